@@ -1,0 +1,106 @@
+"""Kedro datasets genpipe needs beyond kedro-datasets.
+
+The file datasets write atomically (see `genpipe.io`) and reproducibly: the same data
+gives the same bytes, so DVC hashes and the reproducibility checks compare
+files, not just values.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from kedro.io import AbstractDataset
+from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
+
+from genpipe.io import atomic_write, atomic_write_bytes
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: identical bytes per content
+
+
+class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
+    """A dict of named numpy arrays as one uncompressed `.npz` (`np.load`-able).
+
+    Unlike `np.savez`, members are written in sorted order with a fixed
+    timestamp, so the file is a pure function of the arrays.
+
+    Example catalog entry::
+
+        mnist_train:
+          type: genpipe.datasets.NpzDataset
+          filepath: data/02_intermediate/mnist_train.npz
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None):
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> dict[str, np.ndarray]:
+        with np.load(self._filepath, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+    def save(self, data: dict[str, np.ndarray]) -> None:
+        with atomic_write(self._filepath) as handle, \
+                zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+            for key in sorted(data):
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=_EPOCH)
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(data[key]),
+                                              allow_pickle=False)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+
+class TorchDataset(AbstractDataset[Any, Any]):
+    """Any `torch.save`-able object (state dicts, PyG `Data`) as a `.pt` file.
+
+    Args:
+        filepath: Where the file lives.
+        weights_only: Passed to `torch.load`; keep True for state dicts, False
+            for trusted objects such as a PyG graph this project wrote itself.
+    """
+
+    def __init__(self, filepath: str, weights_only: bool = True,
+                 metadata: dict[str, Any] | None = None):
+        self._filepath = PurePosixPath(filepath)
+        self._weights_only = weights_only
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        import torch
+
+        return torch.load(self._filepath, map_location="cpu",
+                          weights_only=self._weights_only)
+
+    def save(self, data: Any) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(data, buffer)
+        atomic_write_bytes(self._filepath, buffer.getvalue())
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "weights_only": self._weights_only}
+
+
+class MlflowMetricsDataset(MlflowMetricsHistoryDataset):
+    """kedro-mlflow's metrics dataset that also takes a flat `{name: float}`.
+
+    Nodes return plain `dict[str, float]` (step 0); histories in kedro-mlflow's
+    `{"value", "step"}` forms still work.
+    """
+
+    def _build_args_list_from_metric_item(self, key: str, value: Any):
+        if isinstance(value, int | float):
+            value = {"value": float(value), "step": 0}
+        return super()._build_args_list_from_metric_item(key, value)

@@ -1,0 +1,1 @@
+"""Model families: one module per model, plain PyTorch / Lightning, no Kedro."""

@@ -1,0 +1,1 @@
+"""Kedro pipelines: glue only; the work lives in genpipe.data, .models, .training."""

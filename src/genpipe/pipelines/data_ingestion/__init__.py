@@ -1,0 +1,5 @@
+"""Ingest MNIST, Cora and Breast Cancer into verified, split Kedro datasets."""
+
+from genpipe.pipelines.data_ingestion.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

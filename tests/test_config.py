@@ -1,0 +1,70 @@
+import copy
+from pathlib import Path
+
+import pytest
+from kedro.config import OmegaConfigLoader
+
+from genpipe.config import ParameterError, validate_parameters
+from genpipe.settings import CONFIG_LOADER_ARGS
+
+CONF = Path(__file__).parents[1] / "conf"
+
+
+def _params(env: str) -> dict:
+    loader = OmegaConfigLoader(str(CONF), **{**CONFIG_LOADER_ARGS, "default_run_env": env})
+    return loader["parameters"]
+
+
+@pytest.mark.parametrize("env", ["ci", "gpu"])
+def test_shipped_environments_are_valid(env):
+    params = validate_parameters(_params(env))
+    assert params.seed == 42
+
+
+def test_ci_overrides_single_keys_not_whole_blocks():
+    params = validate_parameters(_params("ci"))
+    assert params.evaluator.trainer.max_epochs == 2  # from conf/ci
+    assert params.evaluator.model.dropout == 0.3  # kept from conf/base
+    assert params.data_ingestion.breast_cancer.test_size == 0.3
+
+
+@pytest.fixture
+def base() -> dict:
+    return copy.deepcopy(_params("ci"))
+
+
+def test_unknown_key_is_named_with_its_full_path(base):
+    base["evaluator"]["trainer"]["max_epoch"] = 3
+    with pytest.raises(ParameterError,
+                       match=r"parameters\.evaluator\.trainer\.max_epoch: Extra inputs"):
+        validate_parameters(base)
+
+
+def test_wrong_type_is_named_with_its_full_path(base):
+    base["evaluator"]["batch_size"] = "many"
+    with pytest.raises(ParameterError,
+                       match=r"parameters\.evaluator\.batch_size: .*integer.*'many'"):
+        validate_parameters(base)
+
+
+def test_out_of_range_value_is_named_with_its_full_path(base):
+    base["data_ingestion"]["breast_cancer"]["test_size"] = 1.5
+    with pytest.raises(ParameterError,
+                       match=r"parameters\.data_ingestion\.breast_cancer\.test_size"):
+        validate_parameters(base)
+
+
+def test_bad_device_and_checksum(base):
+    base["device"] = "gpu"
+    base["data_ingestion"]["mnist"]["sha256"]["t10k-labels-idx1-ubyte.gz"] = "abc"
+    with pytest.raises(ParameterError, match="2 invalid") as err:
+        validate_parameters(base)
+    assert "parameters.device" in str(err.value)
+    assert "parameters.data_ingestion.mnist.sha256.t10k-labels-idx1-ubyte.gz" in str(
+        err.value)
+
+
+def test_missing_block(base):
+    del base["evaluator"]
+    with pytest.raises(ParameterError, match=r"parameters\.evaluator: Field required"):
+        validate_parameters(base)

@@ -1,0 +1,123 @@
+"""End to end: `kedro run --env ci` in a temporary copy of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+ROOT = Path(__file__).parents[1]
+KEDRO = Path(sys.executable).with_name("kedro")
+# A `ci` evaluator (2 epochs on 1000 images, a tiny CNN) must at least do this;
+# the full `base` run is the 99.3% benchmark of the README.
+CI_MIN_ACCURACY = 0.8
+
+pytestmark = pytest.mark.slow
+
+
+def _copy_project(destination: Path) -> Path:
+    destination.mkdir()
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy2(ROOT / name, destination / name)
+    shutil.copytree(ROOT / "conf", destination / "conf",
+                    ignore=shutil.ignore_patterns("local"))
+    (destination / "conf" / "local").mkdir()
+    for layer in (ROOT / "data").iterdir():
+        if layer.is_dir():
+            (destination / "data" / layer.name).mkdir(parents=True)
+    return destination
+
+
+def _kedro_run(project: Path, mirror: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GENPIPE_DATA_MIRROR": str(mirror)}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the project's own mlflow.yml decides
+    return subprocess.run([str(KEDRO), "run", "--env", "ci", *args], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def _only_run(project: Path) -> mlflow.entities.Run:
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    experiment = client.get_experiment_by_name("genpipe")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 1
+    return runs[0]
+
+
+def _run_and_check(project: Path, mirror: Path) -> mlflow.entities.Run:
+    result = _kedro_run(project, mirror)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return _only_run(project)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, mirror_root):
+    project = _copy_project(tmp_path_factory.mktemp("ci") / "genpipe")
+    return project, _run_and_check(project, mirror_root)
+
+
+def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_run):
+    project, run = first_run
+    assert run.info.status == "FINISHED" and run.info.run_name == "__default__"
+    params = run.data.params
+    assert params["seed"] == "42" and params["device"] == "cpu"
+    assert params["evaluator.trainer.max_epochs"] == "2"  # conf/ci over conf/base
+    assert params["data_ingestion.breast_cancer.random_state"] == "42"
+    metrics = run.data.metrics
+    assert metrics["data/mnist_train_size"] == 1000
+    assert metrics["data/cora_nodes"] == 2708
+    assert metrics["data/breast_cancer_test_size"] == 171
+    assert metrics["evaluator/test_acc"] >= CI_MIN_ACCURACY
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    history = client.get_metric_history(run.info.run_id, "evaluator/val_acc")
+    assert [m.step for m in history] == sorted(m.step for m in history)
+    assert len(history) == 2  # one point per epoch, in the kedro-mlflow run
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluator")}
+    assert artifacts == {"evaluator/evaluator.pt",
+                         "evaluator/evaluator_confusion_matrix.png"}
+    tags = run.data.tags
+    assert tags["genpipe.env"] == "ci"
+    assert "__default__" in tags["kedro_command"]
+    sha_tags = [key for key in tags if key.startswith("dataset.")]
+    assert len(sha_tags) == 12  # 4 MNIST + 8 Cora files
+    assert (project / "mlruns").is_dir()  # artifacts beside the project's store
+
+
+def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path,
+                                                            mirror_root):
+    project, run = first_run
+    again = _run_and_check(_copy_project(tmp_path / "genpipe"), mirror_root)
+    assert again.data.metrics == run.data.metrics
+    for output in ("data/06_models/evaluator.pt", "data/02_intermediate/mnist_train.npz",
+                   "data/02_intermediate/cora.pt",
+                   "data/02_intermediate/breast_cancer_test.parquet"):
+        assert (project / output).read_bytes() == \
+            (tmp_path / "genpipe" / output).read_bytes(), output
+
+
+def test_invalid_parameter_stops_the_run_before_any_work(tmp_path, mirror_root):
+    project = _copy_project(tmp_path / "genpipe")
+    result = _kedro_run(project, mirror_root, "--params",
+                        "evaluator.trainer.max_epochs=0")
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "parameters.evaluator.trainer.max_epochs" in output
+    assert not any((project / "data").rglob("*.*"))  # nothing written
+    if (project / "mlflow.db").exists():
+        with sqlite3.connect(project / "mlflow.db") as db:
+            assert db.execute("select count(*) from runs").fetchone()[0] == 0
+
+
+def test_missing_mirror_fails_clearly_and_writes_nothing(tmp_path):
+    project = _copy_project(tmp_path / "genpipe")
+    result = _kedro_run(project, tmp_path / "no-such-mirror", "--pipelines",
+                        "data_ingestion")
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "GENPIPE_DATA_MIRROR" in output and "no-such-mirror" in output
+    assert not any((project / "data").rglob("*.*"))

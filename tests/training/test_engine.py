@@ -1,0 +1,96 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from genpipe.training import NonFiniteLossError, TrainerConfig
+from genpipe.training.engine import AtomicCheckpointIO, fingerprint
+from tests.training.toy import EPOCHS, train
+
+TOY = Path(__file__).with_name("toy.py")
+
+
+def _weights_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _run_toy(ckpt_dir: Path, out: Path, kill_at: int) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOY), str(ckpt_dir), str(out),
+                           str(kill_at)], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], timeout=300)
+
+
+def test_training_learns(tmp_path):
+    model, trainer = train(str(tmp_path / "ckpt"))
+    assert trainer.current_epoch == EPOCHS
+    assert trainer.callback_metrics["val_loss"] < 0.45  # chance level is ln 2
+
+
+def test_same_seed_gives_identical_weights(tmp_path):
+    first, _ = train(str(tmp_path / "a"))
+    second, _ = train(str(tmp_path / "b"))
+    assert _weights_equal(first.state_dict(), second.state_dict())
+
+
+def test_killed_run_resumes_to_bitwise_identical_weights(tmp_path):
+    straight = _run_toy(tmp_path / "straight", tmp_path / "straight.pt", -1)
+    assert straight.returncode == 0, straight.stderr
+    killed = _run_toy(tmp_path / "resumed", tmp_path / "unused.pt", 3)
+    assert killed.returncode == -9, killed.stderr  # SIGKILL, mid-training
+    last = torch.load(tmp_path / "resumed" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 2  # epochs 0..2 done and checkpointed
+    resumed = _run_toy(tmp_path / "resumed", tmp_path / "resumed.pt", -1)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming from" in resumed.stderr + resumed.stdout
+    assert _weights_equal(torch.load(tmp_path / "straight.pt"),
+                          torch.load(tmp_path / "resumed.pt"))
+
+
+def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    train(str(ckpt), epochs=2)
+    # A 4-epoch run has another fingerprint: it must start from scratch...
+    model, trainer = train(str(ckpt), epochs=4)
+    fresh, _ = train(str(tmp_path / "fresh"), epochs=4)
+    assert _weights_equal(model.state_dict(), fresh.state_dict())
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    steps_per_epoch = 96 // 8
+    with pytest.raises(NonFiniteLossError, match=r"toy: loss became nan at epoch 2"):
+        train(str(ckpt), nan_at_step=2 * steps_per_epoch + 3)
+    last = torch.load(ckpt / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+
+
+def test_atomic_checkpoint_io_leaves_no_partial_file(tmp_path, monkeypatch):
+    path = tmp_path / "x.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"a": torch.ones(3)}, path)
+
+    def broken_save(obj, f):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        AtomicCheckpointIO().save_checkpoint({"a": torch.zeros(3)}, path)
+    monkeypatch.undo()
+    assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["x.ckpt"]
+
+
+def test_trainer_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(ValueError, match="max_epoch"):
+        TrainerConfig(max_epoch=3, checkpoint_dir="x")
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        TrainerConfig(max_epochs=0, checkpoint_dir="x")
+
+
+def test_fingerprint_depends_on_every_input():
+    assert fingerprint({"a": 1}, 3) == fingerprint({"a": 1}, 3)
+    assert fingerprint({"a": 1}, 3) != fingerprint({"a": 2}, 3)
+    assert fingerprint({"a": 1}, 3) != fingerprint({"a": 1}, 4)

@@ -1,0 +1,86 @@
+"""A tiny model and data for engine tests; also a script for the kill test.
+
+`python toy.py CKPT_DIR OUT_FILE KILL_AT_EPOCH` trains and SIGKILLs itself at
+the start of epoch KILL_AT_EPOCH (after the previous epoch's checkpoint is on
+disk), or writes the final weights to OUT_FILE when KILL_AT_EPOCH is -1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback
+from torch import nn
+
+from genpipe.training import TrainerConfig, fit, seed_everything
+from genpipe.training.data import TensorDataModule
+from genpipe.training.engine import fingerprint
+
+SEED = 7
+EPOCHS = 5
+
+
+class Toy(L.LightningModule):
+    """Logistic regression behind a dropout layer (randomness in every step)."""
+
+    def __init__(self, lr: float = 0.5, nan_at_step: int | None = None):
+        super().__init__()
+        self.net = nn.Sequential(nn.Dropout(0.2), nn.Linear(4, 2))
+        self.lr, self.nan_at_step = lr, nan_at_step
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self.net(x), y)
+        if self.nan_at_step is not None and self.global_step >= self.nan_at_step:
+            loss = loss * float("nan")
+        self.log("train_loss", loss, on_epoch=True, on_step=False)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", F.cross_entropy(self.net(x), y))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.9)
+
+
+def toy_data(n: int = 96) -> TensorDataModule:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=generator)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+    return TensorDataModule((x, y), (x[:32], y[:32]), batch_size=8, seed=SEED)
+
+
+def train(checkpoint_dir: str, epochs: int = EPOCHS, callbacks=(), **toy_kwargs):
+    seed_everything(SEED)
+    model = Toy(**toy_kwargs)
+    config = TrainerConfig(max_epochs=epochs, checkpoint_dir=checkpoint_dir,
+                           progress_bar=False)
+    trainer = fit(model, toy_data(), config, device="cpu", family="toy",
+                  run_fingerprint=fingerprint("toy", SEED, epochs),
+                  callbacks=callbacks)
+    return model, trainer
+
+
+class KillAtEpoch(Callback):
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO)
+    ckpt_dir, out_file, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    callbacks = [KillAtEpoch(kill_at)] if kill_at >= 0 else []
+    model, _ = train(ckpt_dir, callbacks=callbacks)
+    torch.save(model.state_dict(), out_file)
