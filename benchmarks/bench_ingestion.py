@@ -90,6 +90,8 @@ def main() -> None:
                 shutil.copy2(ROOT / name, project / name)
             shutil.copytree(ROOT / "conf", project / "conf",
                             ignore=shutil.ignore_patterns("local"))
+            shutil.copytree(ROOT / "src", project / "src",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
             (project / "conf/local").mkdir()
             kedro = _process([str(BIN / "kedro"), "run", "--pipelines",
                               "data_ingestion", "--env", env], project, args.repeats)

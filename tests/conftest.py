@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +15,16 @@ def _mlflow_in_tmp(tmp_path, monkeypatch):
     """Any MLflow call of a test goes to a store of its own, never mlflow.db."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(scope="session")
+def mirror_root() -> Path:
+    """The dataset mirror (holding mnist/ and cora/): GENPIPE_DATA_MIRROR's first
+    root, else ../shared/datasets beside the project. Missing is a failure, never
+    a skip: CI must not pass without having read the real data."""
+    roots = [p for p in os.environ.get("GENPIPE_DATA_MIRROR", "").split(os.pathsep) if p]
+    root = Path(roots[0]) if roots else ROOT.parent / "shared" / "datasets"
+    if not ((root / "mnist").is_dir() and (root / "cora").is_dir()):
+        pytest.fail(f"dataset mirror not found at {root} (needs mnist/ and cora/); "
+                    "set GENPIPE_DATA_MIRROR to the folder holding them")
+    return root.resolve()

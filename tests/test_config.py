@@ -23,7 +23,7 @@ def test_shipped_environments_are_valid(env):
 
 def test_ci_overrides_single_keys_not_whole_blocks():
     params = validate_parameters(_params("ci"))
-    assert params.evaluator.trainer.max_epochs == 2  # from conf/ci
+    assert params.evaluator.trainer.max_epochs == 3  # from conf/ci
     assert params.evaluator.model.dropout == 0.3  # kept from conf/base
     assert params.data_ingestion.breast_cancer.test_size == 0.3
 

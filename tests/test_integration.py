@@ -14,9 +14,9 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 KEDRO = Path(sys.executable).with_name("kedro")
-# A `ci` evaluator (2 epochs on 1000 images, a tiny CNN) must at least do this;
+# A `ci` evaluator (3 epochs on 2000 images, a tiny CNN) reaches ~92%;
 # the full `base` run is the 99.3% benchmark of the README.
-CI_MIN_ACCURACY = 0.8
+CI_MIN_ACCURACY = 0.85
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,8 @@ def _copy_project(destination: Path) -> Path:
         shutil.copy2(ROOT / name, destination / name)
     shutil.copytree(ROOT / "conf", destination / "conf",
                     ignore=shutil.ignore_patterns("local"))
+    shutil.copytree(ROOT / "src", destination / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (destination / "conf" / "local").mkdir()
     for layer in (ROOT / "data").iterdir():
         if layer.is_dir():
@@ -66,17 +68,17 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
     assert run.info.status == "FINISHED" and run.info.run_name == "__default__"
     params = run.data.params
     assert params["seed"] == "42" and params["device"] == "cpu"
-    assert params["evaluator.trainer.max_epochs"] == "2"  # conf/ci over conf/base
+    assert params["evaluator.trainer.max_epochs"] == "3"  # conf/ci over conf/base
     assert params["data_ingestion.breast_cancer.random_state"] == "42"
     metrics = run.data.metrics
-    assert metrics["data/mnist_train_size"] == 1000
+    assert metrics["data/mnist_train_size"] == 2000
     assert metrics["data/cora_nodes"] == 2708
     assert metrics["data/breast_cancer_test_size"] == 171
     assert metrics["evaluator/test_acc"] >= CI_MIN_ACCURACY
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     history = client.get_metric_history(run.info.run_id, "evaluator/val_acc")
     assert [m.step for m in history] == sorted(m.step for m in history)
-    assert len(history) == 2  # one point per epoch, in the kedro-mlflow run
+    assert len(history) == 3  # one point per epoch, in the kedro-mlflow run
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluator")}
     assert artifacts == {"evaluator/evaluator.pt",
                          "evaluator/evaluator_confusion_matrix.png"}
@@ -120,4 +122,7 @@ def test_missing_mirror_fails_clearly_and_writes_nothing(tmp_path):
     assert result.returncode != 0
     output = " ".join((result.stdout + result.stderr).split())
     assert "GENPIPE_DATA_MIRROR" in output and "no-such-mirror" in output
-    assert not any((project / "data").rglob("*.*"))
+    # Nodes that succeeded (Breast Cancer needs no mirror) wrote whole files;
+    # the failed ones wrote nothing, not even a temporary file.
+    written = {p.name for p in (project / "data").rglob("*") if p.is_file()}
+    assert written <= {"breast_cancer_train.parquet", "breast_cancer_test.parquet"}
