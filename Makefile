@@ -43,7 +43,7 @@ test-fast: install ## Unit tests only (skips end-to-end pipeline runs)
 	$(BIN)/pytest -m "not slow"
 
 repro: install ## Reproduce the DVC stages (`dvc repro`), each one a `kedro run`
-	$(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro  # stages call `kedro`
 
 mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \

@@ -66,7 +66,8 @@ def main() -> None:
     from genpipe.datasets import NpzDataset
     from genpipe.pipelines.data_ingestion.nodes import ingest_mnist
 
-    base = yaml.safe_load((ROOT / "conf/base/parameters_data_ingestion.yml").read_text())
+    conf = ROOT / "conf/base/parameters_data_ingestion.yml"
+    base = yaml.safe_load(conf.read_text())
     config = base["data_ingestion"]
     rows = []
     cold, cold_mem = _timed(lambda: ingest_mnist(config, seed=42), args.repeats)

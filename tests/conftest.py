@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,8 @@ def mirror_root() -> Path:
     """The dataset mirror (holding mnist/ and cora/): GENPIPE_DATA_MIRROR's first
     root, else ../shared/datasets beside the project. Missing is a failure, never
     a skip: CI must not pass without having read the real data."""
-    roots = [p for p in os.environ.get("GENPIPE_DATA_MIRROR", "").split(os.pathsep) if p]
+    env = os.environ.get("GENPIPE_DATA_MIRROR", "")
+    roots = [p for p in env.split(os.pathsep) if p]
     root = Path(roots[0]) if roots else ROOT.parent / "shared" / "datasets"
     if not ((root / "mnist").is_dir() and (root / "cora").is_dir()):
         pytest.fail(f"dataset mirror not found at {root} (needs mnist/ and cora/); "

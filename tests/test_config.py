@@ -11,7 +11,8 @@ CONF = Path(__file__).parents[1] / "conf"
 
 
 def _params(env: str) -> dict:
-    loader = OmegaConfigLoader(str(CONF), **{**CONFIG_LOADER_ARGS, "default_run_env": env})
+    args = {**CONFIG_LOADER_ARGS, "default_run_env": env}
+    loader = OmegaConfigLoader(str(CONF), **args)
     return loader["parameters"]
 
 
@@ -35,8 +36,8 @@ def base() -> dict:
 
 def test_unknown_key_is_named_with_its_full_path(base):
     base["evaluator"]["trainer"]["max_epoch"] = 3
-    with pytest.raises(ParameterError,
-                       match=r"parameters\.evaluator\.trainer\.max_epoch: Extra inputs"):
+    path = r"parameters\.evaluator\.trainer\.max_epoch"
+    with pytest.raises(ParameterError, match=path + ": Extra inputs"):
         validate_parameters(base)
 
 

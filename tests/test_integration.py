@@ -95,7 +95,8 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
     project, run = first_run
     again = _run_and_check(_copy_project(tmp_path / "genpipe"), mirror_root)
     assert again.data.metrics == run.data.metrics
-    for output in ("data/06_models/evaluator.pt", "data/02_intermediate/mnist_train.npz",
+    for output in ("data/06_models/evaluator.pt",
+                   "data/02_intermediate/mnist_train.npz",
                    "data/02_intermediate/cora.pt",
                    "data/02_intermediate/breast_cancer_test.parquet"):
         assert (project / output).read_bytes() == \

@@ -47,6 +47,7 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
                 zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
             for key in sorted(data):
                 info = zipfile.ZipInfo(f"{key}.npy", date_time=_EPOCH)
+                info.create_system = 3  # as on Unix, whatever writes the file
                 with archive.open(info, "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.asanyarray(data[key]),
                                               allow_pickle=False)

@@ -64,7 +64,8 @@ def test_ingest_mnist_caps_each_split(tmp_path):
     digests = _fake_mnist(tmp_path / "mirror")
     params = _params(tmp_path, tmp_path / "mirror", digests, max_examples_per_split=15)
     train, val, test, _ = ingest_mnist(params, seed=1)
-    assert (len(train["labels"]), len(val["labels"]), len(test["labels"])) == (15, 10, 15)
+    sizes = [len(split["labels"]) for split in (train, val, test)]
+    assert sizes == [15, 10, 15]
 
 
 def test_ingest_mnist_env_var_mirror_wins(tmp_path, monkeypatch):
@@ -99,7 +100,8 @@ def test_ingest_cora_from_the_mirror(tmp_path, mirror_root):
 
 
 def test_ingest_breast_cancer_is_the_course_split(tmp_path):
-    train, test, sizes = ingest_breast_cancer(_params(tmp_path, tmp_path, {"x": "0" * 64}))
+    params = _params(tmp_path, tmp_path, {"x": "0" * 64})
+    train, test, sizes = ingest_breast_cancer(params)
     assert (len(train), len(test)) == (398, 171)
     assert sizes["data/breast_cancer_test_size"] == 171.0
     assert "mean radius" in train.columns and "target" in test.columns

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.client import HTTPException  # e.g. IncompleteRead mid-download
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -138,7 +138,7 @@ def fetch_file(
         try:
             blob = _download(url, timeout)
             payload = _verify(blob, name, sha256, base.rstrip("/"))
-        except (urllib.error.URLError, OSError, ValueError, DataIntegrityError) as err:
+        except (OSError, ValueError, HTTPException, DataIntegrityError) as err:
             corrupt |= isinstance(err, IdxFormatError | DataIntegrityError)
             attempts.append(f"download {url}: {err}")
             continue

@@ -41,7 +41,8 @@ def parse_idx(payload: bytes, name: str = "<bytes>") -> np.ndarray:
         name: Used in error messages only.
 
     Returns:
-        A read-only view in native byte order, shape from the header.
+        The array in native byte order, shape from the header (a read-only
+        view of `payload` for single-byte types, a copy otherwise).
 
     Raises:
         IdxFormatError: bad magic number, unknown type code, or a payload whose

@@ -103,7 +103,10 @@ class MnistClassifier(L.LightningModule):
 
 
 def to_tensors(split: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """`{"images": N x 28 x 28 uint8, "labels": N}` -> (N x 1 x 28 x 28 in [0, 1], N)."""
+    """`{"images": N x 28 x 28 uint8, "labels": N}` -> (N x 1 x 28 x 28, N).
+
+    Pixels are scaled to [0, 1]; labels become int64.
+    """
     images = torch.from_numpy(split["images"]).float().div_(255).unsqueeze(1)
     return images, torch.from_numpy(split["labels"]).long()
 
