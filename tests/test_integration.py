@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import sqlite3
@@ -79,9 +81,21 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
     history = client.get_metric_history(run.info.run_id, "evaluator/val_acc")
     assert [m.step for m in history] == sorted(m.step for m in history)
     assert len(history) == 3  # one point per epoch, in the kedro-mlflow run
-    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluator")}
+    artifacts = {a.path for folder in ("evaluator", "reference")
+                 for a in client.list_artifacts(run.info.run_id, folder)}
     assert artifacts == {"evaluator/evaluator.pt",
-                         "evaluator/evaluator_confusion_matrix.png"}
+                         "evaluator/evaluator_confusion_matrix.png",
+                         "reference/reference_samples.png",
+                         "reference/reference_scores.json"}
+    # The reference row: real test images scored against real training images.
+    assert metrics["reference/num_samples"] == 300
+    assert metrics["reference/precision"] > 0.5 and metrics["reference/recall"] > 0.5
+    assert metrics["reference/inception_score"] > 5  # of 10 classes, confidently
+    assert metrics["reference/class_entropy"] > 0.9 * math.log(10)
+    scores_file = project / "data/08_reporting/reference_scores.json"
+    scores = json.loads(scores_file.read_text())
+    assert scores["metrics"]["fid"] == metrics["reference/fid"]
+    assert len(scores["evaluator_sha256"]) == 64
     tags = run.data.tags
     assert tags["genpipe.env"] == "ci"
     assert "__default__" in tags["kedro_command"]
@@ -98,7 +112,9 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
     for output in ("data/06_models/evaluator.pt",
                    "data/02_intermediate/mnist_train.npz",
                    "data/02_intermediate/cora.pt",
-                   "data/02_intermediate/breast_cancer_test.parquet"):
+                   "data/02_intermediate/breast_cancer_test.parquet",
+                   "data/04_feature/reference_stats.npz",
+                   "data/08_reporting/reference_scores.json"):
         assert (project / output).read_bytes() == \
             (tmp_path / "genpipe" / output).read_bytes(), output
 

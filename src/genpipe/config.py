@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from genpipe.evaluation.extractor import ExtractorConfig
 from genpipe.models.mnist_classifier import MnistClassifierConfig
 from genpipe.training.device import DEVICE_PATTERN
 from genpipe.training.engine import TrainerConfig
@@ -57,6 +58,18 @@ class EvaluatorConfig(Strict):
     trainer: TrainerConfig
 
 
+class EvaluationConfig(Strict):
+    """How samples are scored (`evaluation` block, shared by every family)."""
+
+    num_samples: int = Field(10000, ge=20)  # scored per family
+    batch_size: int = Field(500, ge=1)
+    reference_size: int = Field(10000, ge=20)  # real images in the reference stats
+    is_splits: int = Field(10, ge=1)
+    pr_k: int = Field(3, ge=1)  # k-th neighbour radius of precision/recall
+    grid_rows: int = Field(10, ge=1, le=32)
+    extractor: ExtractorConfig = ExtractorConfig()
+
+
 class Parameters(Strict):
     """The whole parameter tree (`conf/base` merged with the run's environment)."""
 
@@ -64,6 +77,7 @@ class Parameters(Strict):
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     data_ingestion: DataIngestionConfig
     evaluator: EvaluatorConfig
+    evaluation: EvaluationConfig
 
 
 class ParameterError(ValueError):

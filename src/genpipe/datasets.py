@@ -98,10 +98,14 @@ class MlflowMetricsDataset(MlflowMetricsHistoryDataset):
     """kedro-mlflow's metrics dataset that also takes a flat `{name: float}`.
 
     Nodes return plain `dict[str, float]` (step 0); histories in kedro-mlflow's
-    `{"value", "step"}` forms still work.
+    `{"value", "step"}` forms still work. A `prefix` is joined with `/`, so a
+    namespaced family logs `vae/fid` like every other `<family>/<metric>`.
     """
 
     def _build_args_list_from_metric_item(self, key: str, value: Any):
+        if self._prefix:
+            key = f"{self._prefix}/{key}"
         if isinstance(value, int | float):
             value = {"value": float(value), "step": 0}
-        return super()._build_args_list_from_metric_item(key, value)
+        values = value if isinstance(value, list) else [value]
+        return ((key, item["value"], item["step"]) for item in values)

@@ -1,0 +1,1 @@
+"""Scoring generative models: metrics on features, the feature extractors."""

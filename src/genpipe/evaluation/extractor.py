@@ -1,0 +1,114 @@
+"""Feature extractors for FID / IS: the project's MNIST classifier, or Inception.
+
+Inception-v3 weights cannot be had offline, so the default feature space is the
+penultimate layer of the MNIST classifier genpipe trains (`evaluator`
+pipeline), and its softmax stands in for Inception's class posterior. A user
+with local weights can select the classic extractor instead: the TorchScript
+Inception of StyleGAN2-ADA / clean-fid (`inception-2015-12-05.pt`), which needs
+no torchvision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from genpipe.models.mnist_classifier import MnistClassifier, MnistClassifierConfig
+
+
+class ExtractorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["mnist_classifier", "inception_torchscript"] = "mnist_classifier"
+    weights_path: str | None = None  # the TorchScript file, for inception_torchscript
+
+    @model_validator(mode="after")
+    def _weights_for_inception(self) -> ExtractorConfig:
+        if self.kind == "inception_torchscript" and not self.weights_path:
+            raise ValueError("kind inception_torchscript needs weights_path")
+        return self
+
+
+def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+@dataclass
+class Features:
+    """What a metric needs of a set of images."""
+
+    features: np.ndarray  # N x D, for FID and precision/recall
+    probs: np.ndarray  # N x K class posterior, for IS and the class histogram
+
+
+class FeatureExtractor:
+    """Maps images (N x 1 x 28 x 28 in [0, 1]) to `Features`; knows its checksum."""
+
+    checksum: str
+
+    def __init__(self, network: torch.nn.Module, checksum: str, device: torch.device):
+        self.network = network.to(device).eval()
+        self.checksum, self.device = checksum, device
+
+    def _forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor, batch_size: int = 500) -> Features:
+        features, probs = [], []
+        for batch in images.split(batch_size):
+            feats, prob = self._forward(batch.to(self.device, torch.float32))
+            features.append(feats.float().cpu())
+            probs.append(prob.double().cpu())
+        return Features(torch.cat(features).numpy(), torch.cat(probs).numpy())
+
+
+class ClassifierExtractor(FeatureExtractor):
+    """The MNIST classifier: 128-d penultimate features, softmax over digits."""
+
+    def _forward(self, batch):
+        features = self.network.features(batch)
+        return features, self.network.head(features).softmax(dim=1)
+
+
+class InceptionExtractor(FeatureExtractor):
+    """TorchScript Inception-v3 (2048-d pool features, 1008-way softmax).
+
+    Called as in StyleGAN2-ADA's metrics: uint8 RGB NCHW in, resized inside.
+    """
+
+    def _forward(self, batch):
+        rgb = (batch * 255).round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1)
+        return self.network(rgb, return_features=True), self.network(rgb)
+
+
+def build_extractor(config: ExtractorConfig, evaluator_weights: dict[str, torch.Tensor],
+                    evaluator_config: MnistClassifierConfig,
+                    device: torch.device) -> FeatureExtractor:
+    """The extractor the `evaluation.extractor` parameters ask for."""
+    if config.kind == "inception_torchscript":
+        path = Path(config.weights_path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"parameters.evaluation.extractor.weights_path: {path} does not exist. "
+                "Point it at a local TorchScript Inception-v3 "
+                "(inception-2015-12-05.pt of StyleGAN2-ADA / clean-fid), or use "
+                "kind: mnist_classifier (the default, needs no download).")
+        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        return InceptionExtractor(torch.jit.load(str(path), map_location="cpu"),
+                                  checksum, device)
+    network = MnistClassifier(evaluator_config)
+    network.load_state_dict(evaluator_weights)
+    return ClassifierExtractor(network, weights_checksum(evaluator_weights), device)

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import torch
+
+from genpipe.evaluation import scoring
+from genpipe.evaluation.extractor import ExtractorConfig, build_extractor
+from genpipe.models.mnist_classifier import MnistClassifier, MnistClassifierConfig
+
+CONFIG = MnistClassifierConfig(channels=(4, 8), feature_dim=16)
+
+
+@pytest.fixture
+def extractor():
+    torch.manual_seed(0)
+    weights = MnistClassifier(CONFIG).state_dict()
+    return build_extractor(ExtractorConfig(), weights, CONFIG, torch.device("cpu"))
+
+
+def test_as_images_accepts_the_usual_forms():
+    uint8 = np.full((3, 28, 28), 255, np.uint8)
+    for samples in (uint8, {"images": uint8}, torch.ones(3, 1, 28, 28)):
+        images = scoring.as_images(samples)
+        assert images.shape == (3, 1, 28, 28) and images.max() == 1.0
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        scoring.as_images(torch.full((2, 1, 28, 28), 2.0))
+    with pytest.raises(ValueError, match="N x 1 x H x W"):
+        scoring.as_images(torch.zeros(2, 3, 28, 28))
+
+
+def test_real_images_against_their_own_statistics(extractor):
+    images = torch.rand(200, 1, 28, 28)
+    reference = scoring.reference_statistics(extractor, images, batch_size=64)
+    metrics = scoring.score(extractor, images, reference, batch_size=64,
+                            is_splits=5, k=3)
+    assert metrics["fid"] == pytest.approx(0, abs=1e-4)
+    assert metrics["precision"] == 1.0 and metrics["recall"] == 1.0
+    assert metrics["num_samples"] == 200
+    assert 0 <= metrics["class_entropy"] <= np.log(10) + 1e-9
+
+
+def test_stale_reference_statistics_are_refused(extractor):
+    images = torch.rand(50, 1, 28, 28)
+    reference = scoring.reference_statistics(extractor, images, batch_size=64)
+    reference["evaluator_sha256"] = np.array("0" * 64)
+    with pytest.raises(ValueError, match="recompute them"):
+        scoring.score(extractor, images, reference, batch_size=64, is_splits=2, k=3)
+
+
+def test_sample_grid_tiles_the_first_images():
+    images = torch.zeros(7, 1, 28, 28)
+    images[0] = 1.0
+    figure = scoring.sample_grid(images, rows=3, title="t")
+    grid = figure.axes[0].images[0].get_array()
+    assert grid.shape == (84, 84)
+    assert grid[:28, :28].min() == 1.0 and grid[28:, :].max() == 0.0
