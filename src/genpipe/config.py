@@ -13,9 +13,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from genpipe.evaluation.extractor import ExtractorConfig
+from genpipe.models.gnn import GNNConfig
 from genpipe.models.mnist_classifier import MnistClassifierConfig
 from genpipe.training.device import DEVICE_PATTERN
 from genpipe.training.engine import TrainerConfig
+from genpipe.tuning.study import SearchSpace, TuningConfig
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -70,6 +72,30 @@ class EvaluationConfig(Strict):
     extractor: ExtractorConfig = ExtractorConfig()
 
 
+class GnnConfig(Strict):
+    """Shared settings of the `gnn` pipeline (`gnn` block); each model's own
+    hyper-parameters live in its namespace's `model` block (`gcn`, `gat`)."""
+
+    seeds: int = Field(10, ge=1)  # mean ± std over this many seeds
+    trainer: TrainerConfig
+    tsne_perplexity: float = Field(30, gt=0)
+    subgraph_nodes: int = Field(100, ge=2)
+
+
+class GnnModelBlock(Strict):
+    model: GNNConfig
+
+
+class GnnTuningConfig(Strict):
+    """`gnn_tuning`: Optuna over `search_space`, on top of `model`."""
+
+    model: GNNConfig
+    seeds_per_trial: int = Field(3, ge=1)
+    trainer: TrainerConfig
+    search_space: SearchSpace
+    study: TuningConfig
+
+
 class Parameters(Strict):
     """The whole parameter tree (`conf/base` merged with the run's environment)."""
 
@@ -78,6 +104,10 @@ class Parameters(Strict):
     data_ingestion: DataIngestionConfig
     evaluator: EvaluatorConfig
     evaluation: EvaluationConfig
+    gnn: GnnConfig
+    gcn: GnnModelBlock
+    gat: GnnModelBlock
+    gnn_tuning: GnnTuningConfig
 
 
 class ParameterError(ValueError):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genpipe.training import NonFiniteLossError, TrainerConfig
-from genpipe.training.engine import AtomicCheckpointIO, fingerprint
+from genpipe.training.engine import AtomicCheckpointIO, MetricHistory, fingerprint
 from tests.training.toy import EPOCHS, train
 
 TOY = Path(__file__).with_name("toy.py")
@@ -94,3 +94,22 @@ def test_fingerprint_depends_on_every_input():
     assert fingerprint({"a": 1}, 3) == fingerprint({"a": 1}, 3)
     assert fingerprint({"a": 1}, 3) != fingerprint({"a": 2}, 3)
     assert fingerprint({"a": 1}, 3) != fingerprint({"a": 1}, 4)
+
+
+def test_metric_history_keeps_one_row_per_epoch(tmp_path):
+    history = MetricHistory()
+    train(str(tmp_path / "ckpt"), epochs=3, callbacks=[history])
+    assert len(history.history) == 3
+    # this epoch's training and validation metrics, together
+    assert {"train_loss", "val_loss"} <= set(history.history[0])
+
+
+def test_metrics_reach_the_active_mlflow_run_only_when_asked(tmp_path):
+    import mlflow
+
+    with mlflow.start_run() as run:
+        train(str(tmp_path / "a"), epochs=2)
+        train(str(tmp_path / "b"), epochs=2, log_to_mlflow=False)
+    client = mlflow.MlflowClient()
+    assert len(client.get_metric_history(run.info.run_id, "toy/val_loss")) == 2
+    assert mlflow.get_run(run.info.run_id).info.status == "FINISHED"

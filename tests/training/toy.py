@@ -56,14 +56,15 @@ def toy_data(n: int = 96) -> TensorDataModule:
     return TensorDataModule((x, y), (x[:32], y[:32]), batch_size=8, seed=SEED)
 
 
-def train(checkpoint_dir: str, epochs: int = EPOCHS, callbacks=(), **toy_kwargs):
+def train(checkpoint_dir: str, epochs: int = EPOCHS, callbacks=(),
+          log_to_mlflow: bool = True, **toy_kwargs):
     seed_everything(SEED)
     model = Toy(**toy_kwargs)
     config = TrainerConfig(max_epochs=epochs, checkpoint_dir=checkpoint_dir,
                            progress_bar=False)
     trainer = fit(model, toy_data(), config, device="cpu", family="toy",
                   run_fingerprint=fingerprint("toy", SEED, epochs),
-                  callbacks=callbacks)
+                  callbacks=callbacks, log_to_mlflow=log_to_mlflow)
     return model, trainer
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+from typing import TYPE_CHECKING
+
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -47,3 +53,42 @@ class TensorDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", self.eval_batch_size, shuffle=False)
+
+
+def _only_graph(items: list[Data]) -> Data:
+    """Collates a one-graph batch into a shallow copy of that graph.
+
+    Lightning moves a batch with `Data.to`, which moves its tensors *in place*:
+    without the copy the caller's graph would end up on the accelerator.
+    (A named function, unlike a lambda, pickles for worker processes.)
+    """
+    return copy.copy(items[0])
+
+
+class GraphDataModule(L.LightningDataModule):
+    """One PyG graph, trained full-batch; the splits are its masks.
+
+    Every loader yields the whole graph once per epoch and the model picks its
+    nodes with `train_mask` / `val_mask` / `test_mask`, as in the GCN and GAT
+    papers' transductive setting. With a single item there is no order to
+    shuffle or resume, so no sampler is needed; under DDP every rank gets the
+    whole graph (full-batch training has nothing to shard).
+    """
+
+    def __init__(self, data: Data):
+        super().__init__()
+        self.data = data
+
+    def _loader(self) -> DataLoader:
+        # An own generator: making an iterator never draws from the global RNG.
+        return DataLoader([self.data], batch_size=1, collate_fn=_only_graph,
+                          generator=torch.Generator())
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader()
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader()
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader()

@@ -59,6 +59,7 @@ class TrainerConfig(BaseModel):
     strategy: str = "auto"
     gradient_clip_val: float | None = Field(None, gt=0)
     log_every_n_steps: int = Field(50, ge=1)
+    checkpoint_every_n_epochs: int = Field(1, ge=1)
     progress_bar: bool = True
     deterministic: bool = True
 
@@ -109,6 +110,23 @@ class FiniteLossCallback(Callback):
                     f"{trainer.current_epoch}, step {trainer.global_step} "
                     f"(batch {batch_idx}); {kept}. Lower the learning rate or "
                     "set trainer.gradient_clip_val.")
+
+
+class MetricHistory(Callback):
+    """Keeps the epoch-level metrics of every training epoch, for plots.
+
+    `history[i]` holds the floats Lightning had in `callback_metrics` after
+    epoch i (e.g. `train_loss`, `val_acc`).
+    """
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        # Lightning validates *before* this hook and aggregates the epoch's
+        # training metrics just before it: both of this epoch are present here.
+        self.history.append({k: float(v) for k, v in trainer.callback_metrics.items()
+                             if not k.endswith("_step")})
 
 
 class ActiveRunLogger(MLFlowLogger):
@@ -166,6 +184,7 @@ def fit(
     family: str,
     run_fingerprint: str,
     callbacks: Sequence[Callback] = (),
+    log_to_mlflow: bool = True,
 ) -> L.Trainer:
     """Trains `module` on `datamodule`; returns the trainer (with `.callback_metrics`).
 
@@ -178,7 +197,9 @@ def fit(
         family: Metric prefix and name in messages, e.g. `evaluator`.
         run_fingerprint: Identifies the run (`fingerprint(...)` of its configs and
             seed); a checkpoint is resumed only by the run that wrote it.
-        callbacks: Extra Lightning callbacks (sample grids, ...).
+        callbacks: Extra Lightning callbacks (sample grids, `MetricHistory`, ...).
+        log_to_mlflow: Log metrics into the active MLflow run; off for repeats
+            (seeds, trials) whose curves would pile onto one metric history.
     """
     accelerator, devices = resolve_device(device, config.devices)
     directory = Path(config.checkpoint_dir)
@@ -197,10 +218,12 @@ def fit(
         # Exact on CPU; CUDA ops without a deterministic kernel only warn.
         deterministic=("warn" if accelerator == "gpu" else True)
         if config.deterministic else False,
-        logger=ActiveRunLogger(family, run.info.run_id) if run else False,
+        logger=ActiveRunLogger(family, run.info.run_id)
+        if run and log_to_mlflow else False,
         callbacks=[
             ModelCheckpoint(dirpath=directory, filename="{epoch:03d}", save_last=True,
-                            save_top_k=1, enable_version_counter=False),
+                            save_top_k=1, enable_version_counter=False,
+                            every_n_epochs=config.checkpoint_every_n_epochs),
             RunStateCallback(run_fingerprint),
             FiniteLossCallback(family, directory),
             *callbacks,

@@ -1,0 +1,219 @@
+"""Two-layer GCN and GAT for transductive node classification (Cora).
+
+GCN after Kipf & Welling (2017), GAT after Veličković et al. (2018), both built
+from PyTorch Geometric's `GCNConv` / `GATConv`. Training is full-batch: every
+step sees the whole graph and the loss is taken on `train_mask`. Model
+selection uses `val_mask` only: the module keeps the weights of its best
+validation epoch (`best_state`), and `restore_best` loads them; the test mask
+is read only by `accuracies`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+from torch_geometric.data import Data
+from torch_geometric.nn import GATConv, GCNConv
+
+
+class GNNConfig(BaseModel):
+    """Architecture and optimisation of a two-layer GCN or GAT.
+
+    The defaults are the GCN paper's; `PAPER["gat"]` holds the GAT paper's.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arch: Literal["gcn", "gat"]
+    hidden: int = Field(16, ge=1, le=4096)  # GAT: features per head
+    heads: int = Field(8, ge=1, le=64)  # GAT first layer only
+    output_heads: int = Field(1, ge=1, le=64)  # GAT output layer, averaged
+    dropout: float = Field(0.5, ge=0, lt=1)
+    lr: float = Field(0.01, gt=0, le=1)
+    weight_decay: float = Field(5e-4, ge=0, le=1)
+
+
+PAPER: dict[str, GNNConfig] = {
+    # Kipf & Welling (2017), Sec. 5.2: 16 hidden units, dropout 0.5,
+    # L2 5e-4, Adam with learning rate 0.01, 200 epochs.
+    "gcn": GNNConfig(arch="gcn"),
+    # Veličković et al. (2018), Sec. 3.3 (Cora): 8 heads x 8 features, ELU,
+    # one output head, dropout 0.6, L2 5e-4, Adam with learning rate 0.005.
+    "gat": GNNConfig(arch="gat", hidden=8, heads=8, output_heads=1, dropout=0.6,
+                     lr=0.005),
+}
+
+
+@dataclass(frozen=True)
+class _Arch:
+    """How one architecture builds its two layers and regularises them."""
+
+    layers: Callable[[GNNConfig, int, int], tuple[nn.Module, nn.Module, int]]
+    activation: Callable[[torch.Tensor], torch.Tensor]
+    decay_first_layer_only: bool
+
+
+def _gcn_layers(config: GNNConfig, num_features: int,
+                num_classes: int) -> tuple[nn.Module, nn.Module, int]:
+    return (GCNConv(num_features, config.hidden),
+            GCNConv(config.hidden, num_classes), config.hidden)
+
+
+def _gat_layers(config: GNNConfig, num_features: int,
+                num_classes: int) -> tuple[nn.Module, nn.Module, int]:
+    # Veličković et al. (2018), Sec. 3.3: dropout also on the normalised
+    # attention coefficients of both layers; the first layer concatenates its
+    # heads, the output layer averages its `output_heads`.
+    width = config.heads * config.hidden
+    first = GATConv(num_features, config.hidden, heads=config.heads,
+                    dropout=config.dropout)
+    output = GATConv(width, num_classes, heads=config.output_heads, concat=False,
+                     dropout=config.dropout)
+    return first, output, width
+
+
+ARCHS: dict[str, _Arch] = {
+    # Kipf & Welling (2017), Sec. 5.2: weight decay on the first layer only
+    # (their reference code adds the L2 term for layer 0 alone).
+    "gcn": _Arch(_gcn_layers, F.relu, decay_first_layer_only=True),
+    # Veličković et al. (2018), Sec. 3.3: ELU, L2 on all weights.
+    "gat": _Arch(_gat_layers, F.elu, decay_first_layer_only=False),
+}
+
+
+def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(-1) == y).float().mean()
+
+
+class GNN(L.LightningModule):
+    """Two-layer GCN or GAT trained full-batch on one PyG `Data` graph.
+
+    Attributes:
+        best_state: CPU copy of the state dict of the best validation epoch
+            (highest `val_acc`, ties broken by lower `val_loss`), or None before
+            the first validation.
+        best_val_acc, best_val_loss, best_epoch: That epoch's numbers.
+    """
+
+    def __init__(self, config: GNNConfig, num_features: int, num_classes: int):
+        super().__init__()
+        self.config = config
+        arch = ARCHS[config.arch]
+        self.conv1, self.conv2, self.embed_dim = arch.layers(config, num_features,
+                                                             num_classes)
+        self.activation = arch.activation
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_val_acc = float("-inf")
+        self.best_val_loss = float("inf")
+        self.best_epoch = -1
+
+    def embed(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """The first layer's output after its activation (N x `embed_dim`).
+
+        Call `eval()` first for a t-SNE: in training mode dropout applies.
+
+        Args:
+            x: Node features, N x F.
+            edge_index: 2 x E edge list.
+
+        Returns:
+            ReLU (GCN) or ELU (GAT, heads concatenated) of the first layer.
+        """
+        # Both papers apply dropout to each layer's input (a no-op in eval mode).
+        x = F.dropout(x, self.config.dropout, self.training)
+        return self.activation(self.conv1(x, edge_index))
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Class logits, N x C."""
+        h = F.dropout(self.embed(x, edge_index), self.config.dropout, self.training)
+        return self.conv2(h, edge_index)
+
+    def _loss_and_accuracy(self, data: Data,
+                           mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self(data.x, data.edge_index)[mask]
+        y = data.y[mask]
+        return F.cross_entropy(logits, y), _accuracy(logits, y)
+
+    def training_step(self, batch: Data, batch_idx: int) -> torch.Tensor:
+        loss, acc = self._loss_and_accuracy(batch, batch.train_mask)
+        # One graph per step: `batch_size=1` spares Lightning guessing it from Data.
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=1)
+        self.log("train_acc", acc, on_step=False, on_epoch=True, batch_size=1)
+        return loss
+
+    def validation_step(self, batch: Data, batch_idx: int) -> None:
+        loss, acc = self._loss_and_accuracy(batch, batch.val_mask)
+        self.log("val_loss", loss, on_epoch=True, batch_size=1, prog_bar=True)
+        self.log("val_acc", acc, on_epoch=True, batch_size=1, prog_bar=True)
+        if not self.trainer.sanity_checking:
+            self._keep_if_best(acc.item(), loss.item())
+
+    def _keep_if_best(self, val_acc: float, val_loss: float) -> None:
+        better = val_acc > self.best_val_acc or (
+            val_acc == self.best_val_acc and val_loss < self.best_val_loss)
+        if better:
+            self.best_state = {k: v.detach().to("cpu", copy=True)
+                               for k, v in self.state_dict().items()}
+            self.best_val_acc, self.best_val_loss = val_acc, val_loss
+            self.best_epoch = self.current_epoch
+
+    def restore_best(self) -> None:
+        """Loads the weights of the best validation epoch into the model.
+
+        Raises:
+            RuntimeError: If no validation epoch has run yet.
+        """
+        if self.best_state is None:
+            raise RuntimeError("restore_best: no validation epoch has run yet")
+        self.load_state_dict(self.best_state)
+
+    @torch.no_grad()
+    def accuracies(self, data: Data) -> dict[str, float]:
+        """Accuracy on each split mask the graph carries, in evaluation mode.
+
+        Args:
+            data: The graph, on any device (it is not modified).
+
+        Returns:
+            `train_acc`, `val_acc` and `test_acc` (those whose mask exists).
+        """
+        was_training = self.training
+        self.eval()
+        logits = self(data.x.to(self.device), data.edge_index.to(self.device))
+        y = data.y.to(self.device)
+        self.train(was_training)
+        return {f"{split}_acc": _accuracy(logits[mask], y[mask]).item()
+                for split in ("train", "val", "test")
+                if (mask := getattr(data, f"{split}_mask", None)) is not None}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # A resumed run must keep selecting among *all* epochs, not only those
+        # after the resume.
+        if self.best_state is not None:
+            checkpoint["gnn_best"] = {
+                "state": self.best_state, "val_acc": self.best_val_acc,
+                "val_loss": self.best_val_loss, "epoch": self.best_epoch}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "gnn_best" in checkpoint:
+            best = checkpoint["gnn_best"]
+            self.best_state = best["state"]
+            self.best_val_acc, self.best_val_loss = best["val_acc"], best["val_loss"]
+            self.best_epoch = best["epoch"]
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        # Adam with L2 added to the gradient (torch's coupled `weight_decay`), as
+        # both papers regularise the loss rather than decoupling the decay.
+        decay = self.config.weight_decay
+        second = 0.0 if ARCHS[self.config.arch].decay_first_layer_only else decay
+        return torch.optim.Adam(
+            [{"params": self.conv1.parameters(), "weight_decay": decay},
+             {"params": self.conv2.parameters(), "weight_decay": second}],
+            lr=self.config.lr)

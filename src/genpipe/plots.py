@@ -1,0 +1,68 @@
+"""Figures people would rather look at than read (matplotlib `Figure`s).
+
+Built without pyplot's global state, so nodes can return them to a
+`MatplotlibDataset` without leaking open figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.manifold import TSNE
+
+
+def tsne_figure(embeddings: np.ndarray, labels: np.ndarray, title: str,
+                seed: int = 0, perplexity: float = 30.0) -> Figure:
+    """2-d t-SNE of embeddings, coloured by class (van der Maaten & Hinton 2008)."""
+    points = TSNE(n_components=2, perplexity=perplexity, init="pca",
+                  random_state=seed).fit_transform(np.asarray(embeddings, np.float32))
+    figure = Figure(figsize=(6, 6))
+    axes = figure.subplots()
+    scatter = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=6)
+    axes.legend(*scatter.legend_elements(), title="class", fontsize=7, loc="best")
+    axes.set_title(title)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    figure.tight_layout()
+    return figure
+
+
+def subgraph_figure(edge_index: np.ndarray, labels: np.ndarray, num_nodes: int,
+                    title: str, seed: int = 0) -> Figure:
+    """The `num_nodes` nodes a breadth-first search from the best-connected node
+    reaches, drawn with a seeded spring layout, coloured by class."""
+    graph = nx.Graph()
+    graph.add_edges_from(np.asarray(edge_index).T.tolist())
+    start = max(graph.degree, key=lambda item: item[1])[0]
+    nodes = [start, *(v for _, v in nx.bfs_edges(graph, start))][:num_nodes]
+    sub = graph.subgraph(nodes)
+    figure = Figure(figsize=(7, 7))
+    axes = figure.subplots()
+    layout = nx.spring_layout(sub, seed=seed)
+    nx.draw_networkx(sub, layout, ax=axes, node_size=40, with_labels=False,
+                     node_color=[labels[n] for n in sub.nodes], cmap="tab10",
+                     vmin=0, vmax=9, width=0.5, edge_color="#999999")
+    axes.set_title(title)
+    axes.set_axis_off()
+    figure.tight_layout()
+    return figure
+
+
+def curves_figure(history: Sequence[Mapping[str, float]], title: str) -> Figure:
+    """Loss and accuracy per epoch: `train_*` against `val_*`."""
+    figure = Figure(figsize=(10, 4))
+    for axes, metric in zip(figure.subplots(1, 2), ("loss", "acc"), strict=True):
+        for split in ("train", "val"):
+            key = f"{split}_{metric}"
+            values = [row[key] for row in history if key in row]
+            axes.plot(range(1, len(values) + 1), values, label=split)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(metric)
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,265 @@
+"""Optuna studies: a YAML search space, TPE, median pruning, MLflow child runs.
+
+Named `study.py`, not `optuna.py`: a module called `optuna` inside the package
+would read as (and, imported by name, stand in for) the library itself.
+
+A search space is the dict a `parameters_<pipeline>.yml` block holds::
+
+    lr: {type: float, low: 1.0e-4, high: 1.0e-1, log: true}
+    hidden: {type: int, low: 8, high: 64, step: 8}
+    arch: {type: categorical, choices: [gcn, gat]}
+
+`run_study` samples it with TPE (Bergstra et al., 2011), stops unpromising
+trials with the median rule (Golovin et al., 2017, "Google Vizier"), stores the
+study in an RDB (SQLite beside the project by default) and, inside an active
+MLflow run, records each trial as a child run of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import mlflow
+import optuna
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+logger = logging.getLogger(__name__)
+
+# The values `Trial.suggest_categorical` accepts (Optuna's CategoricalChoiceType).
+Choice = None | bool | int | float | str
+
+Objective = Callable[[optuna.Trial, dict], float]
+
+
+class ParamSpec(BaseModel):
+    """One parameter of a search space: a float, int or categorical range."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["float", "int", "categorical"]
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    step: int | float | None = Field(None, gt=0)
+    choices: tuple[Choice, ...] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParamSpec:
+        if self.type == "categorical":
+            numeric = [key for key in ("low", "high", "step", "log")
+                       if getattr(self, key) not in (None, False)]
+            if not self.choices:
+                raise ValueError("categorical needs a non-empty `choices` list")
+            if numeric:
+                raise ValueError(f"categorical takes only `choices`, not {numeric}")
+            return self
+        if self.choices is not None:
+            raise ValueError(f"{self.type} takes `low`/`high`, not `choices`")
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.type} needs both `low` and `high`")
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) > high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log scale needs low > 0, got {self.low}")
+        if self.log and self.step is not None:
+            raise ValueError("`log` and `step` exclude each other (Optuna)")
+        bounds = [v for v in (self.low, self.high, self.step) if v is not None]
+        if self.type == "int" and not all(float(v).is_integer() for v in bounds):
+            raise ValueError(f"int needs whole low/high/step, got {bounds}")
+        return self
+
+    def suggest(self, trial: optuna.Trial, name: str) -> Choice:
+        """Draws this parameter's value for `trial` under `name`."""
+        if self.type == "categorical":
+            return trial.suggest_categorical(name, list(self.choices))
+        if self.type == "int":
+            return trial.suggest_int(name, int(self.low), int(self.high),
+                                     step=int(self.step or 1), log=self.log)
+        return trial.suggest_float(name, self.low, self.high, step=self.step,
+                                   log=self.log)
+
+
+class SearchSpace(RootModel[dict[str, ParamSpec]]):
+    """`{param: {type, low, high, log, step, choices}}`, e.g. from YAML.
+
+    Validation errors carry the parameter's name in their location.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    root: dict[str, ParamSpec] = Field(min_length=1)
+
+
+def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Choice]:
+    """Draws one value per parameter of `space`.
+
+    Args:
+        trial: The Optuna trial being run.
+        space: The search space.
+
+    Returns:
+        `{param: value}` in the space's order.
+    """
+    return {name: spec.suggest(trial, name) for name, spec in space.root.items()}
+
+
+class PrunerConfig(BaseModel):
+    """`MedianPruner` settings: trials and steps exempt from pruning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_startup_trials: int = Field(5, ge=0)
+    n_warmup_steps: int = Field(0, ge=0)
+
+
+class TuningConfig(BaseModel):
+    """The `tuning:` block of a pipeline's parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_trials: int = Field(ge=1)  # per `run_study` call; a reloaded study adds these
+    seed: int
+    storage: str | None = None  # None: SQLite at the caller's default path
+    study_name: str = Field(min_length=1)
+    direction: Literal["maximize", "minimize"] = "maximize"
+    pruner: PrunerConfig = PrunerConfig()
+    timeout_s: float | None = Field(None, gt=0)
+
+    @field_validator("storage")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                make_url(value)
+            except ArgumentError as error:
+                raise ValueError(f"not a SQLAlchemy URL: {value!r}") from error
+        return value
+
+
+def storage_url(storage: str | None, default_path: str | Path) -> str:
+    """The study's RDB URL; a SQLite file's parent directory is created.
+
+    Args:
+        storage: `TuningConfig.storage`: any SQLAlchemy URL (kept as is), or None.
+        default_path: The SQLite file to use when `storage` is None; made
+            absolute so the URL does not depend on the working directory.
+
+    Returns:
+        The URL to hand to Optuna.
+    """
+    url = storage or f"sqlite:///{Path(default_path).resolve()}"
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (
+            None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def report_and_maybe_prune(trial: optuna.Trial, value: float, step: int) -> None:
+    """Reports an intermediate value; stops the trial if the pruner says so.
+
+    Args:
+        trial: The running trial.
+        value: The objective's value so far (e.g. validation accuracy).
+        step: Its step (e.g. the epoch).
+
+    Raises:
+        optuna.TrialPruned: The value is worse than the median of earlier
+            trials at this step (after the pruner's warm-up).
+    """
+    trial.report(value, step)
+    if trial.should_prune():
+        raise optuna.TrialPruned(f"pruned at step {step} with value {value}")
+
+
+def _in_child_run(objective: Objective, trial: optuna.Trial, params: dict,
+                  metric_name: str) -> float:
+    """Runs one trial inside an MLflow run nested under the active one."""
+    mlflow.start_run(run_name=f"trial-{trial.number}", nested=True,
+                     tags={"optuna.study": trial.study.study_name,
+                           "optuna.trial": str(trial.number)})
+    mlflow.log_params(params)
+    state, status = "FAIL", "FAILED"
+    try:
+        value = objective(trial, params)
+        # Optuna fails a trial whose value is NaN; it has no metric to log.
+        if math.isfinite(value):
+            mlflow.log_metric(metric_name, value)
+            state, status = "COMPLETE", "FINISHED"
+        return value
+    except optuna.TrialPruned:
+        state, status = "PRUNED", "KILLED"
+        raise
+    finally:
+        mlflow.set_tag("state", state)
+        mlflow.end_run(status)
+
+
+def run_study(objective: Objective, space: SearchSpace, config: TuningConfig,
+              default_storage_path: str | Path, *,
+              metric_name: str = "objective") -> optuna.Study:
+    """Creates or reloads a study and runs `config.n_trials` more trials.
+
+    Args:
+        objective: `(trial, params) -> value`; `params` are the suggested values.
+            Report intermediate values with `report_and_maybe_prune`.
+        space: The search space.
+        config: The `tuning:` block.
+        default_storage_path: SQLite file used when `config.storage` is None.
+        metric_name: Key of the objective's value in each trial's MLflow run.
+
+    Returns:
+        The study, holding every trial stored under `config.study_name`.
+
+    Raises:
+        ValueError: A stored study of that name optimises the other direction.
+    """
+    # Through python logging (Kedro's handlers), warnings and errors only.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    study = optuna.create_study(
+        storage=storage_url(config.storage, default_storage_path),
+        study_name=config.study_name,
+        direction=config.direction,
+        sampler=optuna.samplers.TPESampler(seed=config.seed),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=config.pruner.n_startup_trials,
+            n_warmup_steps=config.pruner.n_warmup_steps),
+        load_if_exists=True,
+    )
+    stored = study.direction.name.lower()
+    if stored != config.direction:
+        raise ValueError(f"study {config.study_name!r} is stored to {stored}, "
+                         f"the configuration asks to {config.direction}")
+
+    parent = mlflow.active_run()
+
+    def trial_objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, space)
+        if parent is None:
+            return objective(trial, params)
+        return _in_child_run(objective, trial, params, metric_name)
+
+    study.optimize(trial_objective, n_trials=config.n_trials,
+                   timeout=config.timeout_s, show_progress_bar=True)
+    completed = study.get_trials(deepcopy=False,
+                                 states=[optuna.trial.TrialState.COMPLETE])
+    if completed:
+        logger.info("Study %r: best %s = %.6g with %s (%d trials)",
+                    study.study_name, metric_name, study.best_value,
+                    study.best_params, len(study.trials))
+    return study
