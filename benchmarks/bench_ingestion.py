@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,8 +27,8 @@ import tracemalloc
 from pathlib import Path
 
 import yaml
+from common import ROOT, copy_project
 
-ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
 
 
@@ -85,15 +84,7 @@ def main() -> None:
     overhead = []
     for env in ("ci", "base"):
         with tempfile.TemporaryDirectory() as tmp:
-            project = Path(tmp) / "genpipe"
-            project.mkdir()
-            for name in ("pyproject.toml", ".telemetry"):
-                shutil.copy2(ROOT / name, project / name)
-            shutil.copytree(ROOT / "conf", project / "conf",
-                            ignore=shutil.ignore_patterns("local"))
-            shutil.copytree(ROOT / "src", project / "src",
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-            (project / "conf/local").mkdir()
+            project = copy_project(Path(tmp) / "genpipe")
             kedro = _process([str(BIN / "kedro"), "run", "--pipelines",
                               "data_ingestion", "--env", env], project, args.repeats)
             bare = _process([sys.executable, str(ROOT / "benchmarks/bare_ingestion.py"),

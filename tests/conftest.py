@@ -13,8 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _mlflow_in_tmp(tmp_path, monkeypatch):
     """Any MLflow call of a test goes to a store of its own, never mlflow.db."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    # Lightning's MLflow logger sets the process-wide URI: reset it per test.
+    mlflow.set_tracking_uri(uri)
+    yield
+    while mlflow.active_run():
+        mlflow.end_run()
 
 
 @pytest.fixture(scope="session")
