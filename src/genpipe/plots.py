@@ -32,12 +32,25 @@ def tsne_figure(embeddings: np.ndarray, labels: np.ndarray, title: str,
 
 def subgraph_figure(edge_index: np.ndarray, labels: np.ndarray, num_nodes: int,
                     title: str, seed: int = 0) -> Figure:
-    """The `num_nodes` nodes a breadth-first search from the best-connected node
-    reaches, drawn with a seeded spring layout, coloured by class."""
+    """A `num_nodes`-node neighbourhood, drawn with a seeded spring layout.
+
+    Breadth-first from a seeded random node of typical degree; hubs are kept
+    but not expanded, or one hub's hundreds of neighbours would make a star.
+    """
     graph = nx.Graph()
     graph.add_edges_from(np.asarray(edge_index).T.tolist())
-    start = max(graph.degree, key=lambda item: item[1])[0]
-    nodes = [start, *(v for _, v in nx.bfs_edges(graph, start))][:num_nodes]
+    degrees = dict(graph.degree)
+    hub = np.percentile(list(degrees.values()), 95)
+    typical = sorted(n for n, d in degrees.items() if 3 <= d <= hub)
+    start = typical[np.random.default_rng(seed).integers(len(typical))]
+    nodes, frontier = [start], [start]
+    while frontier and len(nodes) < num_nodes:
+        node = frontier.pop(0)
+        for neighbour in sorted(graph[node]):
+            if neighbour not in nodes and len(nodes) < num_nodes:
+                nodes.append(neighbour)
+                if degrees[neighbour] <= hub:
+                    frontier.append(neighbour)
     sub = graph.subgraph(nodes)
     figure = Figure(figsize=(7, 7))
     axes = figure.subplots()
