@@ -77,6 +77,7 @@ class GnnConfig(Strict):
     hyper-parameters live in its namespace's `model` block (`gcn`, `gat`)."""
 
     seeds: int = Field(10, ge=1)  # mean ± std over this many seeds
+    normalize_features: bool = True  # row-normalise x, as both papers do
     trainer: TrainerConfig
     tsne_perplexity: float = Field(30, gt=0)
     subgraph_nodes: int = Field(100, ge=2)
@@ -90,6 +91,7 @@ class GnnTuningConfig(Strict):
     """`gnn_tuning`: Optuna over `search_space`, on top of `model`."""
 
     model: GNNConfig
+    normalize_features: bool = True
     seeds_per_trial: int = Field(3, ge=1)
     trainer: TrainerConfig
     search_space: SearchSpace

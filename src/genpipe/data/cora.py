@@ -15,6 +15,14 @@ def raw_file_names(name: str = "cora") -> list[str]:
     return [f"ind.{name.lower()}.{suffix}" for suffix in SUFFIXES]
 
 
+def row_normalized(data: Data) -> Data:
+    """A copy whose node features sum to 1 per row, as both papers preprocess
+    Cora's bag-of-words (PyG's `NormalizeFeatures`)."""
+    from torch_geometric.transforms import NormalizeFeatures
+
+    return NormalizeFeatures()(data.clone())
+
+
 def load_planetoid(payloads: dict[str, bytes], name: str = "Cora",
                    split: str = "public") -> Data:
     """Builds the graph with `torch_geometric.datasets.Planetoid` from raw bytes.

@@ -13,6 +13,7 @@ from torch_geometric.data import Data
 
 from genpipe import plots
 from genpipe.config import GnnConfig, GnnModelBlock
+from genpipe.data.cora import row_normalized
 from genpipe.models.gnn import GNN, GNNConfig
 from genpipe.training import fit, seed_everything
 from genpipe.training.data import GraphDataModule
@@ -46,7 +47,8 @@ def train_gnn(graph: Data, model_params: dict, params: dict, seed: int,
     """Trains one model over `gnn.seeds` seeds and summarises its accuracies.
 
     Args:
-        graph: Cora with its public split masks.
+        graph: Cora with its public split masks (features row-normalised here
+            when `gnn.normalize_features`).
         model_params: The namespace's `model` block (architecture, optimiser).
         params: The shared `gnn` block (seeds, trainer).
         seed: The first seed; runs use seed, seed + 1, ...
@@ -59,6 +61,7 @@ def train_gnn(graph: Data, model_params: dict, params: dict, seed: int,
     """
     config = GnnConfig.model_validate(params)
     model_config = GnnModelBlock.model_validate({"model": model_params}).model
+    graph = row_normalized(graph) if config.normalize_features else graph
     rows, first = [], None
     for offset in range(config.seeds):
         model, history, seconds = train_seed(graph, model_config, config.trainer,
@@ -81,6 +84,7 @@ def plot_gnn(weights: dict[str, torch.Tensor], history: list, graph: Data,
     """t-SNE of the first layer's embeddings (as in the course) and the curves."""
     config = GnnConfig.model_validate(params)
     model_config = GnnModelBlock.model_validate({"model": model_params}).model
+    graph = row_normalized(graph) if config.normalize_features else graph
     model = GNN(model_config, graph.num_features, int(graph.y.max()) + 1)
     model.load_state_dict(weights)
     model.eval()
