@@ -97,7 +97,7 @@ def main() -> None:
     seconds, mib, peer = _timed(lambda: _sklearn_precision_recall(real_f, fake_f, 3), 1)
     rows.append(("  peer: precision/recall (sklearn k-NN)", seconds, mib))
 
-    print(f"\n{'benchmark':<52} {'wall s':>8} {'peak MiB':>9}")
+    print(f"\n{'benchmark':<52} {'wall s':>8} {'numpy MiB':>9}")
     for name, seconds, mib in rows:
         print(f"{name:<52} {seconds:>8.2f} {mib:>9.0f}")
     print(f"\nratio peer / ours (precision-recall): {rows[3][1] / rows[2][1]:.1f}x; "

@@ -91,7 +91,7 @@ def main() -> None:
                              "--env", env, "--out", f"{tmp}/bare"], ROOT, args.repeats)
         overhead.append((env, kedro, bare))
 
-    print(f"\n{'benchmark':<44} {'wall s':>8} {'peak MiB':>9}  target")
+    print(f"\n{'benchmark':<44} {'wall s':>8} {'numpy MiB':>9}  target")
     for name, seconds, mib, target in rows:
         print(f"{name:<44} {seconds:>8.3f} {mib:>9.0f}  {target}")
     print(f"\n{'data_ingestion, fresh process':<30} {'kedro s':>8} {'bare s':>8}"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genpipe.data.cora import load_planetoid, raw_file_names
+from genpipe.data.cora import load_planetoid, raw_file_names, row_normalized
 
 
 def _cora_payloads(mirror_root: Path) -> dict[str, bytes]:
@@ -41,3 +41,12 @@ def test_cora_public_split_masks(cora) -> None:
     assert all(mask.dtype == torch.bool and mask.shape == (2708,) for mask in masks)
     overlap = (cora.train_mask.int() + cora.val_mask.int() + cora.test_mask.int())
     assert int(overlap.max()) == 1
+
+
+def test_row_normalized_features_sum_to_one_and_leave_the_input(cora) -> None:
+    graph = cora
+    normalized = row_normalized(graph)
+    sums = normalized.x.sum(dim=1)
+    nonempty = graph.x.sum(dim=1) > 0
+    assert torch.allclose(sums[nonempty], torch.ones(int(nonempty.sum())))
+    assert graph.x.max() == 1.0  # the input graph is untouched
