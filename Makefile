@@ -52,8 +52,10 @@ mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
 lint: install ## ruff
 	$(BIN)/ruff check src tests benchmarks
 
-bench: install ## Print the benchmark tables (benchmarks/)
+bench: install ## Print the benchmark tables (benchmarks/; needs `make repro` outputs)
 	$(BIN)/python benchmarks/bench_ingestion.py
+	$(BIN)/python benchmarks/bench_evaluation.py
+	$(BIN)/python benchmarks/bench_gnn.py
 
 lock: ## Re-pin constraints.txt from the current .venv
 	$(BIN)/python -m pip freeze --exclude-editable | \
