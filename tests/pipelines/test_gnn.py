@@ -9,8 +9,9 @@ from tests.models.test_gnn import two_communities
 
 TRAINER = {"max_epochs": 40, "checkpoint_dir": "ckpt", "progress_bar": False,
            "log_every_n_steps": 1, "checkpoint_every_n_epochs": 20}
-GNN_PARAMS = {"seeds": 2, "trainer": TRAINER, "tsne_perplexity": 5,
-              "subgraph_nodes": 12}
+# The synthetic features are signed noise, not word counts: no row-normalising.
+GNN_PARAMS = {"seeds": 2, "normalize_features": False, "trainer": TRAINER,
+              "tsne_perplexity": 5, "subgraph_nodes": 12}
 MODELS = {"gcn": {"arch": "gcn", "hidden": 8, "dropout": 0.5, "lr": 0.05},
           "gat": {"arch": "gat", "hidden": 4, "heads": 2, "dropout": 0.2, "lr": 0.02}}
 
@@ -44,7 +45,8 @@ def test_gnn_pipeline_trains_every_model_over_seeds(trainer_in_tmp):
 def test_tuning_records_every_trial_and_returns_the_best(tmp_path, monkeypatch,
                                                          trainer_in_tmp):
     monkeypatch.chdir(tmp_path)  # the default study database is project-relative
-    params = {"model": MODELS["gcn"], "seeds_per_trial": 2, "trainer": trainer_in_tmp,
+    params = {"model": MODELS["gcn"], "normalize_features": False,
+              "seeds_per_trial": 2, "trainer": trainer_in_tmp,
               "search_space": {"hidden": {"type": "categorical", "choices": [4, 8]},
                                "lr": {"type": "float", "low": 0.01, "high": 0.1,
                                       "log": True}},
