@@ -24,10 +24,11 @@ import numpy as np
 import torch
 import yaml
 
+from genpipe.config import ExtractorConfig, MnistClassifierConfig
 from genpipe.datasets import NpzDataset, TorchDataset
 from genpipe.evaluation import metrics, scoring
-from genpipe.evaluation.extractor import ExtractorConfig, build_extractor
-from genpipe.models.mnist_classifier import MnistClassifierConfig, random_shift
+from genpipe.evaluation.extractor import build_extractor
+from genpipe.models.mnist_classifier import random_shift
 
 ROOT = Path(__file__).parents[1]
 

@@ -4,26 +4,91 @@
 Kedro context is created, before any node runs: an unknown key, a wrong type or
 an out-of-range value stops the run with the parameter's full dotted path.
 Nodes turn their `params:` block into the same frozen models.
+
+Every `kedro run` imports this module before it knows what it will run, so it
+imports no torch, Lightning or PyG: the config types that model and engine
+modules take live here, and those modules import them from here.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import pkgutil
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
-from genpipe.evaluation.extractor import ExtractorConfig
-from genpipe.models.gnn import GNNConfig
-from genpipe.models.mnist_classifier import MnistClassifierConfig
-from genpipe.training.device import DEVICE_PATTERN
-from genpipe.training.engine import TrainerConfig
 from genpipe.tuning.study import SearchSpace, TuningConfig
+
+DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainerConfig(Strict):
+    """The `trainer:` block every family's parameters carry."""
+
+    max_epochs: int = Field(ge=1)
+    checkpoint_dir: str
+    resume: bool = True
+    precision: Literal["32-true", "64-true", "16-mixed", "bf16-mixed"] = "32-true"
+    devices: int = Field(1, ge=1)
+    num_nodes: int = Field(1, ge=1)
+    strategy: str = "auto"
+    gradient_clip_val: float | None = Field(None, gt=0)
+    log_every_n_steps: int = Field(50, ge=1)
+    checkpoint_every_n_epochs: int = Field(1, ge=1)
+    progress_bar: bool = True
+    deterministic: bool = True
+
+
+class MnistClassifierConfig(Strict):
+    """Architecture and optimisation of the classifier."""
+
+    channels: tuple[int, int] = (32, 64)
+    feature_dim: int = Field(128, ge=2)
+    dropout: float = Field(0.3, ge=0, lt=1)
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    max_shift: int = Field(2, ge=0, le=6)  # random translation, in pixels
+
+
+class GNNConfig(Strict):
+    """Architecture and optimisation of a two-layer GCN or GAT.
+
+    The defaults are the GCN paper's; `PAPER["gat"]` holds the GAT paper's.
+    """
+
+    arch: Literal["gcn", "gat"]
+    hidden: int = Field(16, ge=1, le=4096)  # GAT: features per head
+    heads: int = Field(8, ge=1, le=64)  # GAT first layer only
+    output_heads: int = Field(1, ge=1, le=64)  # GAT output layer, averaged
+    dropout: float = Field(0.5, ge=0, lt=1)
+    lr: float = Field(0.01, gt=0, le=1)
+    weight_decay: float = Field(5e-4, ge=0, le=1)
+
+
+class ExtractorConfig(Strict):
+    kind: Literal["mnist_classifier", "inception_torchscript"] = "mnist_classifier"
+    weights_path: str | None = None  # the TorchScript file, for inception_torchscript
+
+    @model_validator(mode="after")
+    def _weights_for_inception(self) -> ExtractorConfig:
+        if self.kind == "inception_torchscript" and not self.weights_path:
+            raise ValueError("kind inception_torchscript needs weights_path")
+        return self
 
 
 class SourceConfig(Strict):
@@ -98,8 +163,50 @@ class GnnTuningConfig(Strict):
     study: TuningConfig
 
 
-class Parameters(Strict):
-    """The whole parameter tree (`conf/base` merged with the run's environment)."""
+class ModelConfig(Strict):
+    """Base of every generative family's `model:` block (the family's `Config`)."""
+
+    lr: float = Field(1e-3, gt=0, le=1)
+    weight_decay: float = Field(0.0, ge=0, le=1)
+
+
+class GenerativeDataConfig(Strict):
+    batch_size: int = Field(128, ge=1)
+    num_workers: int = Field(0, ge=0)
+    # Threshold pixels at 0.5: the data of Bernoulli likelihoods (nats on
+    # binarized MNIST). Off: intensities in [0, 1].
+    binarize: bool = False
+
+
+class FamilyBlock(Strict):
+    """One generative family's block (`vae:`, `vqvae:`, ...).
+
+    `model` is checked against the family's own `Config` when a run that
+    includes the family starts (`genpipe.models.generative.validate_models`):
+    that needs torch, which this module does not import.
+    """
+
+    model: dict[str, Any] = {}
+    data: GenerativeDataConfig = GenerativeDataConfig()
+    trainer: TrainerConfig
+    latent_map_points: int = Field(1000, ge=10)  # test images in the t-SNE map
+    tsne_perplexity: float = Field(30, gt=0)
+    reconstruction_rows: int = Field(8, ge=1, le=32)
+
+
+def family_names() -> tuple[str, ...]:
+    """Every generative family: the public modules of `genpipe.models.generative`.
+
+    Read from the file names, without importing them (no torch at start-up).
+    Each family is also a pipeline (`kedro run --pipelines vae`) and a
+    parameters block of the same name.
+    """
+    folder = Path(__file__).parent / "models" / "generative"
+    return tuple(sorted(module.name for module in pkgutil.iter_modules([str(folder)])
+                        if not module.name.startswith("_")))
+
+
+class _Parameters(Strict):
 
     seed: int = Field(ge=0, lt=2**32)
     device: str = Field("auto", pattern=DEVICE_PATTERN)
@@ -112,20 +219,33 @@ class Parameters(Strict):
     gnn_tuning: GnnTuningConfig
 
 
+Parameters = create_model(
+    "Parameters", __base__=_Parameters,
+    __doc__="The whole parameter tree (`conf/base` merged with the run's environment).",
+    **{name: (FamilyBlock, ...) for name in family_names()},
+)
+
+
 class ParameterError(ValueError):
     """The run's parameters do not match the schema."""
 
 
-def validate_parameters(params: dict) -> Parameters:
-    """Validates the full parameter tree; errors name `parameters.<dotted.path>`."""
+def validate(model: type[BaseModel], params: dict,
+             path: tuple[str, ...] = ()) -> BaseModel:
+    """`model.model_validate(params)`; errors name `parameters.<path>.<key>`."""
     try:
-        return Parameters.model_validate(params)
+        return model.model_validate(params)
     except ValidationError as err:
         lines = []
         for error in err.errors():
-            path = ".".join(str(part) for part in ("parameters", *error["loc"]))
+            parts = ("parameters", *path, *error["loc"])
             got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
-            lines.append(f"  {path}: {error['msg']}{got}")
+            lines.append(f"  {'.'.join(map(str, parts))}: {error['msg']}{got}")
         raise ParameterError(
             f"{len(lines)} invalid parameter(s); nothing was run:\n" + "\n".join(lines)
         ) from None
+
+
+def validate_parameters(params: dict) -> BaseModel:
+    """Validates the full parameter tree against `Parameters`."""
+    return validate(Parameters, params)

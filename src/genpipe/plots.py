@@ -64,10 +64,13 @@ def subgraph_figure(edge_index: np.ndarray, labels: np.ndarray, num_nodes: int,
     return figure
 
 
-def curves_figure(history: Sequence[Mapping[str, float]], title: str) -> Figure:
-    """Loss and accuracy per epoch: `train_*` against `val_*`."""
-    figure = Figure(figsize=(10, 4))
-    for axes, metric in zip(figure.subplots(1, 2), ("loss", "acc"), strict=True):
+def curves_figure(history: Sequence[Mapping[str, float]], title: str,
+                  metrics: Sequence[str] = ("loss", "acc")) -> Figure:
+    """One panel per metric (loss and accuracy by default) per epoch:
+    `train_<metric>` against `val_<metric>`."""
+    figure = Figure(figsize=(5 * len(metrics), 4))
+    panels = figure.subplots(1, len(metrics), squeeze=False)[0]
+    for axes, metric in zip(panels, metrics, strict=True):
         for split in ("train", "val"):
             key = f"{split}_{metric}"
             values = [row[key] for row in history if key in row]

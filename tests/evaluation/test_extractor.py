@@ -1,12 +1,9 @@
 import pytest
 import torch
 
-from genpipe.evaluation.extractor import (
-    ExtractorConfig,
-    build_extractor,
-    weights_checksum,
-)
-from genpipe.models.mnist_classifier import MnistClassifier, MnistClassifierConfig
+from genpipe.config import ExtractorConfig, MnistClassifierConfig
+from genpipe.evaluation.extractor import build_extractor, weights_checksum
+from genpipe.models.mnist_classifier import MnistClassifier
 
 CONFIG = MnistClassifierConfig(channels=(4, 8), feature_dim=16)
 

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+from genpipe.config import ExtractorConfig, MnistClassifierConfig
 from genpipe.evaluation import scoring
-from genpipe.evaluation.extractor import ExtractorConfig, build_extractor
-from genpipe.models.mnist_classifier import MnistClassifier, MnistClassifierConfig
+from genpipe.evaluation.extractor import build_extractor
+from genpipe.models.mnist_classifier import MnistClassifier
 
 CONFIG = MnistClassifierConfig(channels=(4, 8), feature_dim=16)
 

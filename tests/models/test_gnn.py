@@ -3,7 +3,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
-from genpipe.models.gnn import GNN, PAPER, GNNConfig
+from genpipe.config import GNNConfig
+from genpipe.models.gnn import GNN, PAPER
 from genpipe.training import TrainerConfig, fit, seed_everything
 from genpipe.training.data import GraphDataModule
 from genpipe.training.engine import MetricHistory, fingerprint

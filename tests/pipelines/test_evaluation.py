@@ -3,7 +3,8 @@ import torch
 from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
-from genpipe.models.mnist_classifier import MnistClassifier, MnistClassifierConfig
+from genpipe.config import MnistClassifierConfig
+from genpipe.models.mnist_classifier import MnistClassifier
 from genpipe.pipelines.evaluation import create_pipeline, evaluate_samples_pipeline
 from genpipe.pipelines.evaluation.nodes import compute_reference_stats, evaluate_samples
 

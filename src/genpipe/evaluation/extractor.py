@@ -13,26 +13,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, model_validator
 
-from genpipe.models.mnist_classifier import MnistClassifier, MnistClassifierConfig
-
-
-class ExtractorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["mnist_classifier", "inception_torchscript"] = "mnist_classifier"
-    weights_path: str | None = None  # the TorchScript file, for inception_torchscript
-
-    @model_validator(mode="after")
-    def _weights_for_inception(self) -> ExtractorConfig:
-        if self.kind == "inception_torchscript" and not self.weights_path:
-            raise ValueError("kind inception_torchscript needs weights_path")
-        return self
+from genpipe.config import ExtractorConfig, MnistClassifierConfig
+from genpipe.models.mnist_classifier import MnistClassifier
 
 
 def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:

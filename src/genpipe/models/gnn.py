@@ -12,33 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import lightning as L
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv
 
-
-class GNNConfig(BaseModel):
-    """Architecture and optimisation of a two-layer GCN or GAT.
-
-    The defaults are the GCN paper's; `PAPER["gat"]` holds the GAT paper's.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    arch: Literal["gcn", "gat"]
-    hidden: int = Field(16, ge=1, le=4096)  # GAT: features per head
-    heads: int = Field(8, ge=1, le=64)  # GAT first layer only
-    output_heads: int = Field(1, ge=1, le=64)  # GAT output layer, averaged
-    dropout: float = Field(0.5, ge=0, lt=1)
-    lr: float = Field(0.01, gt=0, le=1)
-    weight_decay: float = Field(5e-4, ge=0, le=1)
-
+from genpipe.config import GNNConfig
 
 PAPER: dict[str, GNNConfig] = {
     # Kipf & Welling (2017), Sec. 5.2: 16 hidden units, dropout 0.5,

@@ -10,21 +10,9 @@ from __future__ import annotations
 import lightning as L
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-
-class MnistClassifierConfig(BaseModel):
-    """Architecture and optimisation of the classifier."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    channels: tuple[int, int] = (32, 64)
-    feature_dim: int = Field(128, ge=2)
-    dropout: float = Field(0.3, ge=0, lt=1)
-    lr: float = Field(2e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    max_shift: int = Field(2, ge=0, le=6)  # random translation, in pixels
+from genpipe.config import MnistClassifierConfig
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
+from genpipe.config import DEVICE_PATTERN
 
 
 class DeviceUnavailableError(RuntimeError):

@@ -21,7 +21,7 @@ import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightning as L
 import mlflow
@@ -29,8 +29,9 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from genpipe.config import TrainerConfig
 from genpipe.io import atomic_write_bytes
 from genpipe.training.device import resolve_device
 from genpipe.training.seed import rng_state, set_rng_state
@@ -43,25 +44,6 @@ warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 
 LAST = "last.ckpt"
-
-
-class TrainerConfig(BaseModel):
-    """The `trainer:` block every family's parameters carry."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_epochs: int = Field(ge=1)
-    checkpoint_dir: str
-    resume: bool = True
-    precision: Literal["32-true", "64-true", "16-mixed", "bf16-mixed"] = "32-true"
-    devices: int = Field(1, ge=1)
-    num_nodes: int = Field(1, ge=1)
-    strategy: str = "auto"
-    gradient_clip_val: float | None = Field(None, gt=0)
-    log_every_n_steps: int = Field(50, ge=1)
-    checkpoint_every_n_epochs: int = Field(1, ge=1)
-    progress_bar: bool = True
-    deterministic: bool = True
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -12,9 +12,9 @@ from matplotlib.figure import Figure
 from torch_geometric.data import Data
 
 from genpipe import plots
-from genpipe.config import GnnConfig, GnnModelBlock
+from genpipe.config import GNNConfig, GnnConfig, GnnModelBlock
 from genpipe.data.cora import row_normalized
-from genpipe.models.gnn import GNN, GNNConfig
+from genpipe.models.gnn import GNN
 from genpipe.training import fit, seed_everything
 from genpipe.training.data import GraphDataModule
 from genpipe.training.engine import MetricHistory, TrainerConfig, fingerprint

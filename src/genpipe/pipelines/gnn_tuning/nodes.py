@@ -8,9 +8,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch_geometric.data import Data
 
-from genpipe.config import GnnTuningConfig
+from genpipe.config import GNNConfig, GnnTuningConfig
 from genpipe.data.cora import row_normalized
-from genpipe.models.gnn import GNNConfig
 from genpipe.pipelines.gnn.nodes import train_seed
 from genpipe.tuning.study import report_and_maybe_prune, run_study
 

@@ -1,0 +1,80 @@
+"""What every generative family is: a LightningModule with a loss and abilities."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import lightning as L
+import torch
+
+from genpipe.config import ModelConfig
+
+
+class GenerativeModel(L.LightningModule):
+    """Base of every family. Subclasses set `Config` and implement `loss`.
+
+    Images are N x 1 x 28 x 28 floats in [0, 1] (binarized when the family's
+    `data.binarize` is set); labels are int64 class indices.
+
+    Abilities the pipeline template wires in:
+    * `reconstructs`: `reconstruct` and `encode` (reconstruction grid and MSE,
+      the latent map);
+    * `samples`: `sample` (samples scored with the shared metrics).
+    """
+
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+    reconstructs: ClassVar[bool] = True
+    samples: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+
+    # --- what a family defines ------------------------------------------------
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The training objective's terms; `loss` is the one minimised."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """N x D codes (the latent map's input)."""
+        raise NotImplementedError
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's reconstruction of `x`, in [0, 1]."""
+        raise NotImplementedError
+
+    def sample(self, n: int) -> torch.Tensor:
+        """`n` new images in [0, 1], drawn with the global torch RNG."""
+        raise NotImplementedError(f"{type(self).__name__} does not sample")
+
+    def test_metrics(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
+        """Family-specific test metrics (ELBO, NLL, codebook use, ...)."""
+        return {}
+
+    def after_fit(self, x: torch.Tensor, batch_size: int) -> None:
+        """Post-training work on the training images (e.g. fitting a prior)."""
+
+    # --- Lightning --------------------------------------------------------------
+    def _log_terms(self, terms: dict[str, torch.Tensor], stage: str) -> None:
+        on_step = stage == "train"
+        for name, value in terms.items():
+            self.log(f"{stage}_{name}", value, on_step=on_step, on_epoch=True,
+                     prog_bar=name == "loss")
+
+    def training_step(self, batch, batch_idx):
+        terms = self.loss(*batch)
+        self._log_terms(terms, "train")
+        return terms["loss"]
+
+    def validation_step(self, batch, batch_idx):
+        self._log_terms(self.loss(*batch), "val")
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.config.lr,
+                                weight_decay=self.config.weight_decay)
+
+
+@torch.no_grad()
+def batched(fn, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """`fn` over `x` in chunks, concatenated (evaluation-time helper)."""
+    return torch.cat([fn(chunk) for chunk in x.split(batch_size)])
