@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 from torch import nn
 
 from genpipe.models.generative.ae import AutoEncoder
@@ -22,11 +22,12 @@ class Config(AEConfig):
     latent_dim: int = Field(128, ge=1)
     lam: float = Field(1e-4, ge=0)  # λ, the penalty weight
 
-    @model_validator(mode="after")
-    def _one_layer(self) -> Config:
-        if self.hidden:
+    @field_validator("hidden")
+    @classmethod
+    def _one_layer(cls, hidden: tuple[int, ...]) -> tuple[int, ...]:
+        if hidden:
             raise ValueError("the exact penalty is for one encoder layer: hidden: []")
-        return self
+        return hidden
 
 
 def contractive_penalty(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

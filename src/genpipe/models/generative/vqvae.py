@@ -11,7 +11,8 @@ The loss is the reconstruction error plus the commitment term
     e_i = m_i / N_i
 
 with n_i the number of vectors assigned to code i in the batch (N is Laplace-
-smoothed so unused codes do not divide by zero).
+smoothed so unused codes do not divide by zero). The codebook starts at
+encoder outputs of the first training batch.
 
 Sampling needs a prior over the 7 x 7 code grid: here an independent
 categorical distribution per grid position, fitted by counting the codes of
@@ -100,6 +101,18 @@ class VQVAE(GenerativeModel):
         self.register_buffer("ema_count", torch.ones(k))
         self.register_buffer("ema_total", codebook.clone())
         self.register_buffer("prior_logits", torch.zeros(GRID * GRID, k))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    @torch.no_grad()
+    def _init_codebook(self, z_e: torch.Tensor) -> None:
+        """Codes start at encoder outputs of the first batch (drawn with the
+        torch RNG), not at random points the encoder may never come near."""
+        picked = z_e[torch.randint(len(z_e), (len(self.codebook),),
+                                   device=z_e.device)]
+        self.codebook.copy_(picked)
+        self.ema_total.copy_(picked)
+        self.ema_count.fill_(1.0)
+        self.initialized.fill_(True)
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         """B x 1 x 28 x 28 -> (B·49) x D encoder outputs."""
@@ -116,6 +129,8 @@ class VQVAE(GenerativeModel):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         z_e = self._flat(x)
+        if self.training and not self.initialized:
+            self._init_codebook(z_e.detach())
         codes = nearest_codes(z_e.detach(), self.codebook)
         if self.training:
             count, total, codebook = ema_update(
