@@ -109,6 +109,23 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
         [run.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'")
     assert len(trials) == 3 == metrics["gnn_tuning/trials"]
+    # Every generative family: test reconstruction error, its plots, its model;
+    # the sampling ones scored with the shared metrics.
+    for family in ("ae", "dae", "sparse_ae", "ksparse_ae", "cae", "vae", "vqvae"):
+        assert 0 < metrics[f"{family}/test_mse"] < 0.2, family
+        assert len(client.get_metric_history(run.info.run_id,
+                                             f"{family}/val_loss")) == 2
+        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
+        assert {f"{family}/{family}_{kind}.png"
+                for kind in ("reconstructions", "latent", "curves")} <= files
+    for family in ("vae", "vqvae"):
+        assert metrics[f"{family}/num_samples"] == 300
+        assert metrics[f"{family}/fid"] > metrics["reference/fid"]
+        assert metrics[f"{family}/sampling_images_per_s"] > 0
+    assert metrics["vae/test_nll_is"] <= -metrics["vae/test_elbo"] + 1e-3
+    assert 1 <= metrics["vqvae/codebook_perplexity"] <= 128
+    logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
+    assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
     scores_file = project / "data/08_reporting/reference_scores.json"
     scores = json.loads(scores_file.read_text())
     assert scores["metrics"]["fid"] == metrics["reference/fid"]
@@ -127,7 +144,8 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
     again = _run_and_check(_copy_project(tmp_path / "genpipe"), mirror_root)
     # Wall times are measurements, not results: everything else must match.
     def results(r):
-        return {k: v for k, v in r.data.metrics.items() if "seconds" not in k}
+        return {k: v for k, v in r.data.metrics.items()
+                if "seconds" not in k and not k.endswith("_per_s")}
     assert results(again) == results(run)
     assert len(results(run)) > 40
     for output in ("data/06_models/evaluator.pt",
@@ -137,6 +155,8 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/04_feature/reference_stats.npz",
                    "data/06_models/gcn.pt", "data/06_models/gat.pt",
                    "data/07_model_output/gnn_tuning_best_params.json",
+                   "data/06_models/vae.pt", "data/06_models/vqvae.pt",
+                   "data/07_model_output/vqvae_samples.npz",
                    "data/08_reporting/reference_scores.json"):
         assert (project / output).read_bytes() == \
             (tmp_path / "genpipe" / output).read_bytes(), output

@@ -100,7 +100,8 @@ def evaluate_family(weights: dict[str, torch.Tensor], history: list, test: dict,
                                f"{family}: t-SNE of {codes.shape[1]}-d test codes",
                                seed=seed, perplexity=config.tsne_perplexity)
     terms = sorted({key[len("train_"):] for row in history for key in row
-                    if key.startswith("train_")} - {"loss"})
+                    if key.startswith("train_") and not key.endswith("_epoch")}
+                   - {"loss"})
     curves = plots.curves_figure(history, f"{family}: training curves",
                                  ("loss", *terms[:2]))
     return metrics, grid, latent, curves
