@@ -161,8 +161,8 @@ def digits():
     """64 synthetic 'digits': a horizontal and a vertical bar at random places."""
     generator = torch.Generator().manual_seed(0)
     images = torch.zeros(64, 1, 28, 28)
-    for image, (row, col) in zip(images, torch.randint(4, 21, (64, 2),
-                                                         generator=generator)):
+    places = torch.randint(4, 21, (64, 2), generator=generator)
+    for image, (row, col) in zip(images, places, strict=True):
         image[0, row:row + 3, 4:24] = 1
         image[0, 4:24, col:col + 3] = 1
     return images, torch.arange(64) % 10

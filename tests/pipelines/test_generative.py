@@ -32,9 +32,9 @@ def test_each_family_is_a_pipeline_with_the_template_datasets():
     pipelines = family_pipelines()
     assert set(pipelines) == set(family_names())
     ae, vae = pipelines["ae"], pipelines["vae"]
-    assert ae.all_outputs() == {"ae.model", "ae.history", "ae.mlflow_model", "ae.test_metrics",
-                            "ae.reconstructions_plot", "ae.latent_plot",
-                            "ae.curves_plot"}
+    assert ae.all_outputs() == {"ae.model", "ae.history", "ae.mlflow_model",
+                                "ae.test_metrics", "ae.reconstructions_plot",
+                                "ae.latent_plot", "ae.curves_plot"}
     # A sampling family also draws samples and scores them with the shared nodes.
     assert {"vae.samples", "vae.sampling_metrics", "vae.metrics",
             "vae.sample_grid", "vae.scores"} <= vae.all_outputs()

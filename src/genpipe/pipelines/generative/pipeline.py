@@ -16,7 +16,11 @@ from kedro.pipeline import Node, Pipeline
 from genpipe.config import family_names
 from genpipe.models.generative import load_family
 from genpipe.pipelines.evaluation.pipeline import evaluate_samples_pipeline
-from genpipe.pipelines.generative.nodes import evaluate_family, sample_family, train_family
+from genpipe.pipelines.generative.nodes import (
+    evaluate_family,
+    sample_family,
+    train_family,
+)
 
 SHARED = ["params:seed", "params:device"]
 
