@@ -69,3 +69,26 @@ def test_missing_block(base):
     del base["evaluator"]
     with pytest.raises(ParameterError, match=r"parameters\.evaluator: Field required"):
         validate_parameters(base)
+
+
+@pytest.mark.parametrize("env", ["ci", "gpu"])
+def test_shipped_family_model_blocks_are_valid(env):
+    from genpipe.config import family_names
+    from genpipe.models.generative import validate_models
+
+    validate_models(_params(env), list(family_names()))
+
+
+def test_hook_checks_the_model_blocks_of_the_families_a_run_includes(base):
+    from kedro.pipeline import Pipeline
+
+    from genpipe.hooks import GenpipeHooks
+    from genpipe.pipelines.generative import family_pipelines
+
+    hooks = GenpipeHooks()
+    base["vae"]["model"]["latent_dim"] = -1
+    hooks.after_context_created(type("Context", (), {"params": base})())
+    hooks.before_pipeline_run({}, family_pipelines()["ae"])  # vae not included
+    with pytest.raises(ParameterError, match=r"parameters\.vae\.model\.latent_dim"):
+        hooks.before_pipeline_run({}, family_pipelines()["vae"])
+    hooks.before_pipeline_run({}, Pipeline([]))
