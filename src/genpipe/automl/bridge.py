@@ -15,9 +15,11 @@ running environment (`<sys.prefix>/../.venv-automl`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +75,16 @@ class AutoSklearnResult:
     versions: dict[str, str]
     fit_seconds: float
     wall_seconds: float
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _candidates(configured: str | None) -> list[tuple[str, Path]]:
@@ -147,22 +159,32 @@ def run_autosklearn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
         # The worker imports nothing of genpipe: a clean environment for 3.9.
         env = {k: v for k, v in os.environ.items()
                if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+        log = workdir / "worker.log"
         start = time.perf_counter()
-        try:
-            done = subprocess.run([str(interpreter), str(WORKER), str(workdir)],
-                                  capture_output=True, text=True, timeout=limit,
-                                  env=env, cwd=workdir)
-        except subprocess.TimeoutExpired as error:
-            raise AutoSklearnRunError(
-                f"auto-sklearn ran past {limit} s (budget {time_left_for_this_task}"
-                f" s + grace {grace_s} s) and was killed") from error
+        # Output to a file, in a session of its own: on a timeout the whole
+        # process group (auto-sklearn's workers included) is killed.
+        with log.open("w") as out, subprocess.Popen(
+                [str(interpreter), str(WORKER), str(workdir)], stdout=out,
+                stderr=subprocess.STDOUT, env=env, cwd=workdir,
+                start_new_session=True) as process:
+            try:
+                returncode = process.wait(timeout=limit)
+            except subprocess.TimeoutExpired as error:
+                _kill_group(process)
+                raise AutoSklearnRunError(
+                    f"auto-sklearn ran past {limit} s (budget "
+                    f"{time_left_for_this_task} s + grace {grace_s} s) and was "
+                    f"killed; its output ended with:\n{_tail(log)}") from error
+            except BaseException:  # e.g. Ctrl-C: leave no search running
+                _kill_group(process)
+                raise
         wall = time.perf_counter() - start
-        if done.returncode == EXIT_NO_AUTOSKLEARN:
-            raise AutoSklearnUnavailableError(f"{done.stderr.strip()}. {HOW_TO}")
-        if done.returncode != 0:
+        if returncode == EXIT_NO_AUTOSKLEARN:
+            raise AutoSklearnUnavailableError(f"{_tail(log).strip()}. {HOW_TO}")
+        if returncode != 0:
             raise AutoSklearnRunError(
-                f"auto-sklearn ({interpreter}) exited with {done.returncode}:\n"
-                + (done.stdout + done.stderr)[-4000:])
+                f"auto-sklearn ({interpreter}) exited with {returncode}; its "
+                f"output ended with:\n{_tail(log)}")
         result = json.loads((workdir / "result.json").read_text())
         proba = np.load(workdir / "test_proba.npy")
     return AutoSklearnResult(

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: headless runs (CI, DVC) have no display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shap
+from matplotlib.figure import Figure
 
 
 def _from_pyplot(draw: Callable[[], None], title: str) -> Figure:
@@ -95,8 +91,8 @@ def cv_scores(cv_results: pd.DataFrame) -> Figure:
     failed = cv_results[cv_results["status"] != "Success"]
     if len(failed):
         low = done["mean_test_score"].min() if len(done) else 0.0
-        ax.scatter(failed.index, [low] * len(failed), marker="x", color="grey",
-                   label="crash / timeout")
+        ax.scatter(failed.index, [low] * len(failed), marker="x", color="black",
+                   s=50, label="crash / timeout (no score)")
     ax.set_xlabel("pipeline (order tried)")
     ax.set_ylabel("validation accuracy")
     ax.set_title("auto-sklearn: score of each pipeline tried")

@@ -15,7 +15,7 @@ from genpipe.config import XaiConfig, XGBoostConfig
 from genpipe.data.tabular import feature_names, features_and_target
 from genpipe.explain import figures, gradients, importance, lime_tabular, tree_shap
 from genpipe.models.tabular_mlp import Standardizer, TabularMLP
-from genpipe.models.xgb import classification_metrics, fit_classifier
+from genpipe.models.xgb import classification_metrics, fit_classifier, margin
 from genpipe.training import fit, seed_everything
 from genpipe.training.data import TensorDataModule
 from genpipe.training.device import torch_device
@@ -90,10 +90,11 @@ def explain_with_shap(model: xgboost.XGBClassifier, train: pd.DataFrame,
     max_error = tree_shap.check_local_accuracy(model, explanation, X_test,
                                                config.shap_tolerance)
     logger.info("SHAP local accuracy: max |sum + E[f] - margin| = %.3g", max_error)
-    values = pd.DataFrame(explanation.values, columns=names)
+    values = pd.DataFrame(np.asarray(explanation.values, np.float64), columns=names)
     values.insert(0, "row_id", test["row_id"].to_numpy())
-    values["base_value"] = np.broadcast_to(explanation.base_values, len(values))
-    values["margin"] = tree_shap.shap_sums(explanation)
+    values["base_value"] = np.broadcast_to(
+        np.asarray(explanation.base_values, np.float64), len(values))
+    values["margin"] = margin(model, X_test)  # the model's own log-odds
     metrics = {"xai/shap_max_additivity_error": max_error,
                "xai/shap_expected_value": float(np.mean(explanation.base_values))}
     return (values, figures.shap_beeswarm(explanation), figures.shap_bar(explanation),
