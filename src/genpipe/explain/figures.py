@@ -8,12 +8,15 @@ others are built without pyplot, as in `genpipe.plots`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import shap
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # shap takes seconds to import (numba): only when plotting it
+    import shap
 
 
 def _from_pyplot(draw: Callable[[], None], title: str) -> Figure:
@@ -28,6 +31,8 @@ def _from_pyplot(draw: Callable[[], None], title: str) -> Figure:
 
 def shap_beeswarm(explanation: shap.Explanation, max_display: int = 15) -> Figure:
     """Each dot a test patient, x its SHAP value, colour its feature value."""
+    import shap
+
     return _from_pyplot(lambda: shap.plots.beeswarm(
         explanation, max_display=max_display, show=False),
         "SHAP values (log-odds of benign), test set")
@@ -35,6 +40,8 @@ def shap_beeswarm(explanation: shap.Explanation, max_display: int = 15) -> Figur
 
 def shap_bar(explanation: shap.Explanation, max_display: int = 15) -> Figure:
     """Mean |SHAP| per feature: the global importance SHAP gives."""
+    import shap
+
     return _from_pyplot(lambda: shap.plots.bar(
         explanation, max_display=max_display, show=False),
         "mean |SHAP value|, test set")
@@ -43,6 +50,8 @@ def shap_bar(explanation: shap.Explanation, max_display: int = 15) -> Figure:
 def shap_waterfall(explanation: shap.Explanation, row: int,
                    max_display: int = 12) -> Figure:
     """How one patient's margin is built from E[f(x)], feature by feature."""
+    import shap
+
     return _from_pyplot(lambda: shap.plots.waterfall(
         explanation[row], max_display=max_display, show=False),
         f"SHAP waterfall, test patient {row}")

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from lime.lime_tabular import LimeTabularExplainer
 
 
 def explain_row(predict_proba: Callable[[np.ndarray], np.ndarray],
@@ -35,6 +34,8 @@ def explain_row(predict_proba: Callable[[np.ndarray], np.ndarray],
         coefficient for P(class 1)); `.attrs` holds the local model's
         `intercept`, `score` (R^2) and `prediction`.
     """
+    from lime.lime_tabular import LimeTabularExplainer  # imports skimage: lazily
+
     explainer = LimeTabularExplainer(
         X_train, feature_names=feature_names, class_names=class_names,
         mode="classification", discretize_continuous=True, random_state=seed)

@@ -11,12 +11,16 @@ exact, so only floating-point error may separate the two sides.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import shap
 import xgboost
 
 from genpipe.models.xgb import margin
+
+if TYPE_CHECKING:  # shap takes seconds to import (numba): only when explaining
+    import shap
 
 
 class ShapAdditivityError(AssertionError):
@@ -31,6 +35,8 @@ def tree_shap(model: xgboost.XGBClassifier, X: np.ndarray,
         A `shap.Explanation`: `.values` (n x d, log-odds), `.base_values` (n,)
         and `.data`, with the feature names, ready for `shap.plots`.
     """
+    import shap
+
     explainer = shap.TreeExplainer(model, model_output="raw")
     return explainer(pd.DataFrame(X, columns=feature_names))
 
