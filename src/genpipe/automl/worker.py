@@ -58,7 +58,7 @@ def _cv_rows(automl) -> list:
     return rows
 
 
-def _ensemble_rows(automl) -> list:
+def _ensemble_rows(automl) -> tuple:
     rows = []
     for model_id, entry in automl.show_models().items():
         rows.append({
