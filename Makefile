@@ -15,7 +15,15 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export PYTHONHASHSEED := 0
 
-.PHONY: help install run test test-fast repro mlflow-ui lint bench lock clean
+# auto-sklearn needs Python 3.9 (pyenv's 3.9.18 here; AUTOML_PYTHON=... to override)
+AUTOML_VENV := .venv-automl
+AUTOML_STAMP := $(AUTOML_VENV)/.installed
+AUTOML_CONSTRAINTS := src/genpipe/automl/constraints.txt
+AUTOML_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.9.18/bin/python \
+  $(HOME)/.pyenv/versions/3.9.18/bin/python) python3.9)
+export GENPIPE_AUTOSKLEARN_PYTHON ?= $(CURDIR)/$(AUTOML_VENV)/bin/python
+
+.PHONY: help install automl-env run test test-fast repro mlflow-ui lint bench lock clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -33,16 +41,37 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@touch $@
 
-run: install ## Ingest all datasets and train everything: `kedro run` (base env)
+automl-env: $(AUTOML_STAMP) ## Create .venv-automl: Python 3.9 + auto-sklearn 0.15 (automl pipeline)
+
+# pyrfr (SMAC's random forest) compiles with swig; installed with apt when missing.
+$(AUTOML_STAMP): $(AUTOML_CONSTRAINTS)
+	@command -v swig >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && apt-get install -y -qq swig) >/dev/null; \
+	  else echo "automl-env: swig is missing; install it (apt-get install swig," \
+	    "brew install swig) and run make automl-env again" >&2; exit 1; fi; }
+	@$(AUTOML_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 9)' 2>/dev/null || { \
+	  echo "automl-env: auto-sklearn needs Python 3.9; '$(AUTOML_PYTHON)' is not one." \
+	    "Install it (e.g. pyenv install 3.9.18) or pass AUTOML_PYTHON=/path/to/python3.9" >&2; \
+	  exit 1; }
+	@test -x $(AUTOML_VENV)/bin/python || $(AUTOML_PYTHON) -m venv $(AUTOML_VENV)
+	$(AUTOML_VENV)/bin/python -m pip install -q --upgrade "pip>=24"
+	$(AUTOML_VENV)/bin/python -m pip install -q -c $(AUTOML_CONSTRAINTS) \
+	  "setuptools<70" wheel "Cython<3" "numpy<1.24"
+	$(AUTOML_VENV)/bin/python -m pip install -q -c $(AUTOML_CONSTRAINTS) auto-sklearn
+	$(AUTOML_VENV)/bin/python -c "import autosklearn; print('auto-sklearn', autosklearn.__version__)"
+	@touch $@
+
+run: install automl-env ## Ingest all datasets and train everything: `kedro run` (base env)
 	$(BIN)/kedro run
 
-test: install ## Run the test suite (unit + `ci`-env pipeline runs)
+test: install automl-env ## Run the test suite (unit + `ci`-env pipeline runs)
 	$(BIN)/pytest
 
 test-fast: install ## Unit tests only (skips end-to-end pipeline runs)
 	$(BIN)/pytest -m "not slow"
 
-repro: install ## Reproduce the DVC stages (`dvc repro`), each one a `kedro run`
+repro: install automl-env ## Reproduce the DVC stages (`dvc repro`), each one a `kedro run`
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro  # stages call `kedro`
 
 mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
@@ -56,6 +85,7 @@ bench: install ## Print the benchmark tables (benchmarks/; needs `make repro` ou
 	$(BIN)/python benchmarks/bench_ingestion.py
 	$(BIN)/python benchmarks/bench_evaluation.py
 	$(BIN)/python benchmarks/bench_gnn.py
+	$(BIN)/python benchmarks/bench_tabular.py --autosklearn
 
 lock: ## Re-pin constraints.txt from the current .venv
 	$(BIN)/python -m pip freeze --exclude-editable | \

@@ -107,7 +107,8 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
                              "gcn/gcn_curves.png"}
     trials = client.search_runs(
         [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
+                      "and tags.`optuna.study` = 'gnn-cora-ci'")
     assert len(trials) == 3 == metrics["gnn_tuning/trials"]
     # Every generative family: test reconstruction error, its plots, its model;
     # the sampling ones scored with the shared metrics.
@@ -143,9 +144,11 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
     project, run = first_run
     again = _run_and_check(_copy_project(tmp_path / "genpipe"), mirror_root)
     # Wall times are measurements, not results: everything else must match.
+    # So is auto-sklearn's search: a time budget, not a number of trials.
     def results(r):
         return {k: v for k, v in r.data.metrics.items()
-                if "seconds" not in k and not k.endswith("_per_s")}
+                if "seconds" not in k and not k.endswith("_per_s")
+                and not k.startswith("autosklearn/")}
     assert results(again) == results(run)
     assert len(results(run)) > 40
     for output in ("data/06_models/evaluator.pt",
@@ -157,9 +160,46 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/07_model_output/gnn_tuning_best_params.json",
                    "data/06_models/vae.pt", "data/06_models/vqvae.pt",
                    "data/07_model_output/vqvae_samples.npz",
-                   "data/08_reporting/reference_scores.json"):
+                   "data/08_reporting/reference_scores.json",
+                   "data/08_reporting/xai_top_features.csv",
+                   "data/07_model_output/automl_best_params.json"):
         assert (project / output).read_bytes() == \
             (tmp_path / "genpipe" / output).read_bytes(), output
+
+
+def test_ci_run_records_the_tabular_pipelines(first_run):
+    project, run = first_run
+    metrics = run.data.metrics
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    # xai: the course's XGBoost, SHAP that adds up, the MLP behind IG
+    assert metrics["xgboost/test_acc"] >= 0.95
+    assert metrics["xai/shap_max_additivity_error"] < 1e-4
+    assert -1 <= metrics["xai/spearman_gain_shap"] <= 1
+    assert metrics["mlp/test_acc"] > 0.9
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "xai")} >= {
+        f"xai/xai_{name}" for name in (
+            "shap_beeswarm.png", "shap_bar.png", "shap_waterfall.png",
+            "importances.png", "importances.csv", "lime.png", "top_features.csv",
+            "integrated_gradients.png", "shap_values.parquet")}
+    logged = {m.name for m in client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'")}
+    assert logged == {"xgboost_model", "xgboost_tuned_model"}  # xgboost flavour
+    # automl: 4 Optuna trials as child runs, then auto-sklearn for real (30 s)
+    trials = client.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
+                      "and tags.`optuna.study` = 'xgboost-breast-cancer-ci'")
+    assert len(trials) == 4 == metrics["xgboost_tuned/trials"]
+    assert metrics["autosklearn/successful_runs"] >= 1
+    assert metrics["autosklearn/test_acc"] > 0.9
+    comparison = (project / "data/08_reporting/automl_comparison.csv").read_text()
+    assert [line.split(",")[0] for line in comparison.splitlines()] == [
+        "model", "xgboost", "xgboost_tuned", "autosklearn"]
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "autosklearn")} \
+        >= {"autosklearn/autosklearn_cv_scores.png",
+            "autosklearn/autosklearn_ensemble_weights.png",
+            "autosklearn/autosklearn_statistics.json"}
 
 
 def test_invalid_parameter_stops_the_run_before_any_work(tmp_path, mirror_root):

@@ -163,6 +163,99 @@ class GnnTuningConfig(Strict):
     study: TuningConfig
 
 
+class XGBoostConfig(Strict):
+    """`xgboost`: the classifier's hyper-parameters (the course's by default:
+    100 trees, learning rate 0.1; the rest are XGBoost's own defaults)."""
+
+    n_estimators: int = Field(100, ge=1)
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    max_depth: int = Field(6, ge=1)
+    min_child_weight: float = Field(1.0, ge=0)
+    subsample: float = Field(1.0, gt=0, le=1)
+    colsample_bytree: float = Field(1.0, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    reg_alpha: float = Field(0.0, ge=0)
+    gamma: float = Field(0.0, ge=0)
+    tree_method: Literal["hist", "exact", "approx"] = "hist"
+    n_jobs: int = Field(1, ge=1)  # one thread: bitwise-reproducible, 2-core CPU
+
+
+class TabularMLPConfig(Strict):
+    """The small MLP on standardized features that Integrated Gradients explains."""
+
+    hidden: tuple[int, ...] = Field((32, 16), min_length=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    batch_size: int = Field(64, ge=1)
+    val_size: float = Field(0.2, gt=0, lt=1)  # of train, stratified; selects epochs
+
+
+class LimeConfig(Strict):
+    num_samples: int = Field(5000, ge=100)  # perturbations around the patient
+    num_features: int = Field(10, ge=1)
+
+
+class IntegratedGradientsConfig(Strict):
+    n_steps: int = Field(50, ge=2)  # Riemann steps along the straight-line path
+    # The path starts at the training mean (all zeros once standardized).
+    baseline: Literal["train_mean", "zeros_raw"] = "train_mean"
+
+
+class XaiConfig(Strict):
+    """`xai`: explanations of the `xgboost` classifier on Breast Cancer."""
+
+    features: list[str] | None = None  # null: every column but target and row_id
+    patient: int = Field(0, ge=0)  # test row of the waterfall and LIME explanation
+    shap_tolerance: float = Field(1e-4, gt=0)  # max |sum(SHAP) + E[f] - margin|
+    top_k: int = Field(10, ge=1)
+    lime: LimeConfig = LimeConfig()
+    mlp: TabularMLPConfig = TabularMLPConfig()
+    trainer: TrainerConfig
+    integrated_gradients: IntegratedGradientsConfig = IntegratedGradientsConfig()
+
+
+class AutoSklearnConfig(Strict):
+    """`automl.autosklearn`: the isolated Python 3.9 run (`make automl-env`)."""
+
+    # The interpreter: this, else $GENPIPE_AUTOSKLEARN_PYTHON, else .venv-automl.
+    python: str | None = None
+    time_left_for_this_task: int = Field(120, ge=30)  # seconds (auto-sklearn: >= 30)
+    per_run_time_limit: int = Field(30, ge=5)  # seconds, one pipeline fit
+    memory_limit_mb: int = Field(3072, ge=512)
+    n_jobs: int = Field(1, ge=1)
+    ensemble_size: int = Field(50, ge=1)
+    # The subprocess is killed this long after its budget ran out.
+    grace_s: int = Field(180, ge=10)
+
+    @model_validator(mode="after")
+    def _run_fits_budget(self) -> AutoSklearnConfig:
+        if self.per_run_time_limit > self.time_left_for_this_task:
+            raise ValueError(f"per_run_time_limit ({self.per_run_time_limit}) "
+                             f"> time_left_for_this_task "
+                             f"({self.time_left_for_this_task})")
+        return self
+
+
+class AutomlConfig(Strict):
+    """`automl`: Optuna-tuned XGBoost and auto-sklearn against the default."""
+
+    features: list[str] | None = None
+    cv_folds: int = Field(5, ge=2)
+    cv_metric: Literal["accuracy", "roc_auc", "log_loss"] = "accuracy"
+    search_space: SearchSpace
+    study: TuningConfig
+    autosklearn: AutoSklearnConfig = AutoSklearnConfig()
+
+    @model_validator(mode="after")
+    def _space_tunes_xgboost(self) -> AutomlConfig:
+        unknown = sorted(set(self.search_space.root) - set(XGBoostConfig.model_fields))
+        if unknown:
+            raise ValueError(f"search_space names no XGBoost parameter: {unknown} "
+                             f"(known: {sorted(XGBoostConfig.model_fields)})")
+        return self
+
+
 class ModelConfig(Strict):
     """Base of every generative family's `model:` block (the family's `Config`)."""
 
@@ -217,6 +310,9 @@ class _Parameters(Strict):
     gcn: GnnModelBlock
     gat: GnnModelBlock
     gnn_tuning: GnnTuningConfig
+    xgboost: XGBoostConfig
+    xai: XaiConfig
+    automl: AutomlConfig
 
 
 Parameters = create_model(
