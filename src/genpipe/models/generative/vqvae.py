@@ -3,7 +3,8 @@
 A convolutional encoder maps x to a 7 x 7 grid of vectors z_e; each is replaced
 by its nearest codebook vector e_k (k = argmin_j ||z_e − e_j||). Gradients pass
 the non-differentiable lookup straight through (z_q = z_e + sg(e_k − z_e)).
-The loss is the reconstruction error plus the commitment term
+The loss is the reconstruction error (pixel-wise cross-entropy on the
+intensities) plus the commitment term
 β ||z_e − sg(e_k)||²; the codebook itself follows exponential moving averages
 (decay γ) of the encoder outputs assigned to each code:
 
@@ -12,7 +13,9 @@ The loss is the reconstruction error plus the commitment term
 
 with n_i the number of vectors assigned to code i in the batch (N is Laplace-
 smoothed so unused codes do not divide by zero). The codebook starts at
-encoder outputs of the first training batch.
+encoder outputs of the first training batch, and a code whose count N_i drops
+below `dead_code_threshold` restarts at a random encoder output of the batch
+(the usual guard against codebook collapse).
 
 Sampling needs a prior over the 7 x 7 code grid: here an independent
 categorical distribution per grid position, fitted by counting the codes of
@@ -44,6 +47,9 @@ class Config(ModelConfig):
     decay: float = Field(0.99, ge=0, lt=1)  # γ of the EMA updates
     epsilon: float = Field(1e-5, gt=0)  # Laplace smoothing of the counts N
     prior_smoothing: float = Field(0.5, gt=0)  # α of the per-position prior
+    # A code whose EMA count N_i falls below this restarts at an encoder output
+    # of the batch (0: never), so the codebook does not collapse onto few codes.
+    dead_code_threshold: float = Field(1.0, ge=0)
 
 
 def nearest_codes(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
@@ -95,7 +101,7 @@ class VQVAE(GenerativeModel):
         self.decoder = nn.Sequential(
             nn.Conv2d(d, c, 3, 1, 1), nn.ReLU(),
             nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(c // 2, 1, 4, 2, 1), nn.Sigmoid())
+            nn.ConvTranspose2d(c // 2, 1, 4, 2, 1))  # logits
         codebook = torch.randn(k, d)
         self.register_buffer("codebook", codebook)
         self.register_buffer("ema_count", torch.ones(k))
@@ -114,6 +120,17 @@ class VQVAE(GenerativeModel):
         self.ema_count.fill_(1.0)
         self.initialized.fill_(True)
 
+    @torch.no_grad()
+    def _restart_dead_codes(self, z_e: torch.Tensor) -> None:
+        """Moves every code with N_i < threshold onto a random encoder output."""
+        dead = self.ema_count < self.config.dead_code_threshold
+        if dead.any():
+            picked = z_e[torch.randint(len(z_e), (int(dead.sum()),),
+                                       device=z_e.device)]
+            self.codebook[dead] = picked
+            self.ema_total[dead] = picked
+            self.ema_count[dead] = 1.0
+
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         """B x 1 x 28 x 28 -> (B·49) x D encoder outputs."""
         z = self.encoder(x)
@@ -125,7 +142,7 @@ class VQVAE(GenerativeModel):
 
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
         z_q = self.codebook[codes].view(len(codes), GRID, GRID, -1)
-        return self.decoder(z_q.permute(0, 3, 1, 2))
+        return torch.sigmoid(self.decoder(z_q.permute(0, 3, 1, 2)))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         z_e = self._flat(x)
@@ -139,12 +156,18 @@ class VQVAE(GenerativeModel):
             self.ema_count.copy_(count)
             self.ema_total.copy_(total)
             self.codebook.copy_(codebook)
+            self._restart_dead_codes(z_e.detach())
         e = self.codebook[codes]
         commitment = F.mse_loss(z_e, e)
         z_q = z_e + (e - z_e).detach()  # straight-through estimator
         z_q = z_q.view(len(x), GRID, GRID, -1).permute(0, 3, 1, 2)
-        mse = F.mse_loss(self.decoder(z_q), x)
-        return {"loss": mse + self.config.beta * commitment, "mse": mse,
+        logits = self.decoder(z_q)
+        # Pixel-wise cross-entropy on the intensities: unlike MSE through a
+        # sigmoid it does not stall when the decoder starts out saturated.
+        reconstruction = F.binary_cross_entropy_with_logits(logits, x)
+        mse = F.mse_loss(torch.sigmoid(logits), x)
+        return {"loss": reconstruction + self.config.beta * commitment,
+                "reconstruction_bce": reconstruction, "mse": mse,
                 "commitment": commitment,
                 "perplexity": torch.tensor(perplexity(codes, len(self.codebook)))}
 
