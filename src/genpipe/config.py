@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from genpipe.evaluation.extractor import ExtractorConfig
 from genpipe.models.gnn import GNNConfig
 from genpipe.models.mnist_classifier import MnistClassifierConfig
+from genpipe.rl.config import RlConfig  # pydantic only: no torch/SB3
 from genpipe.training.device import DEVICE_PATTERN
 from genpipe.training.engine import TrainerConfig
 from genpipe.tuning.study import SearchSpace, TuningConfig
@@ -110,6 +111,7 @@ class Parameters(Strict):
     gcn: GnnModelBlock
     gat: GnnModelBlock
     gnn_tuning: GnnTuningConfig
+    rl: RlConfig
 
 
 class ParameterError(ValueError):
