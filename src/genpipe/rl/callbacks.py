@@ -26,7 +26,7 @@ MLFLOW_BATCH = 1000  # MLflow's limit of metrics per `log_batch`
 class MlflowWriter(KVWriter):
     """An SB3 logger output: each dump becomes MLflow metrics at step = timesteps.
 
-    Keys are prefixed (`ppo/rollout/ep_rew_mean`, `ppo/train/clip_fraction`);
+    Keys are prefixed (`rl/ppo/rollout/ep_rew_mean`, `rl/ppo/train/approx_kl`);
     non-numeric values (strings, images) and non-finite ones are skipped.
     Metrics are buffered and sent in batches, every `flush_seconds` and at
     `close()`, so a fast loop does not wait on the tracking store per rollout.
@@ -37,10 +37,11 @@ class MlflowWriter(KVWriter):
         self._client = mlflow.MlflowClient(mlflow.get_tracking_uri())
         self._buffer: list[Metric] = []
         self._last_flush = time.monotonic()
-        self.logged: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
+        self.seconds = 0.0  # spent in `write` and `flush`: the cost of logging
 
     def write(self, key_values: dict[str, Any],
               key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
+        start = time.perf_counter()
         timestamp = int(time.time() * 1000)
         for key, value in sorted(key_values.items()):
             if isinstance(value, bool) or not isinstance(value,
@@ -49,18 +50,20 @@ class MlflowWriter(KVWriter):
             value = float(value)
             if not math.isfinite(value):
                 continue
-            name = f"{self.prefix}/{key}"
-            self._buffer.append(Metric(name, value, timestamp, int(step)))
-            self.logged.setdefault(name, []).append((int(step), value))
+            self._buffer.append(Metric(f"{self.prefix}/{key}", value, timestamp,
+                                       int(step)))
+        self.seconds += time.perf_counter() - start
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
     def flush(self) -> None:
+        start = time.perf_counter()
         while self._buffer:
             batch = self._buffer[:MLFLOW_BATCH]
             self._buffer = self._buffer[MLFLOW_BATCH:]
             self._client.log_batch(self.run_id, metrics=batch, synchronous=True)
         self._last_flush = time.monotonic()
+        self.seconds += time.perf_counter() - start
 
     def close(self) -> None:
         self.flush()

@@ -47,8 +47,10 @@ def comparison_figure(training: Mapping[str, pd.DataFrame],
                         moving_average(episodes["reward"].to_numpy(), window),
                         color=f"C{i}", label=name.upper())
     for i, (name, episodes) in enumerate(evaluation.items()):
-        evals.plot(episodes["episode"] + 1, episodes["reward"], marker="o",
-                   color=f"C{i}", alpha=0.8, label=name.upper())
+        # shrinking markers of different shapes: equal rewards stay visible
+        evals.plot(episodes["episode"] + 1, episodes["reward"], marker="os^Dv"[i % 5],
+                   markersize=9 - 2 * (i % 4), color=f"C{i}", label=name.upper())
+    evals.xaxis.get_major_locator().set_params(integer=True)
     for axes in (curves, evals):
         if threshold is not None:
             axes.axhline(threshold, color="grey", linestyle=":", label="solved")
