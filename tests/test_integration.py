@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -19,6 +20,8 @@ KEDRO = Path(sys.executable).with_name("kedro")
 # A `ci` evaluator (3 epochs on 2000 images, a tiny CNN) reaches ~92%;
 # the full `base` run is the 99.3% benchmark of the README.
 CI_MIN_ACCURACY = 0.85
+# Metrics that measure the machine, not the model (SB3's `time/fps`, ...).
+WALL_CLOCK = ("seconds", "per_second", "/time/fps", "/time/time_elapsed")
 
 pytestmark = pytest.mark.slow
 
@@ -147,7 +150,7 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
     # So is auto-sklearn's search: a time budget, not a number of trials.
     def results(r):
         return {k: v for k, v in r.data.metrics.items()
-                if "seconds" not in k and not k.endswith("_per_s")
+                if not any(t in k for t in WALL_CLOCK) and not k.endswith("_per_s")
                 and not k.startswith("autosklearn/")}
     assert results(again) == results(run)
     assert len(results(run)) > 40
@@ -162,7 +165,11 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/07_model_output/vqvae_samples.npz",
                    "data/08_reporting/reference_scores.json",
                    "data/08_reporting/xai_top_features.csv",
-                   "data/07_model_output/automl_best_params.json"):
+                   "data/07_model_output/automl_best_params.json",
+                   "data/07_model_output/ppo_training_episodes.csv",
+                   "data/08_reporting/ppo_eval_episodes.csv",
+                   "data/08_reporting/dqn_eval_episodes.csv",
+                   "data/08_reporting/a2c_eval_episodes.csv"):
         assert (project / output).read_bytes() == \
             (tmp_path / "genpipe" / output).read_bytes(), output
 
@@ -226,3 +233,41 @@ def test_missing_mirror_fails_clearly_and_writes_nothing(tmp_path):
     # the failed ones wrote nothing, not even a temporary file.
     written = {p.name for p in (project / "data").rglob("*") if p.is_file()}
     assert written <= {"breast_cancer_train.parquet", "breast_cancer_test.parquet"}
+
+
+def test_ci_run_records_the_rl_pipeline(first_run):
+    from stable_baselines3 import A2C, DQN, PPO
+
+    project, run = first_run
+    assert run.data.params["rl.ppo.agent.total_timesteps"] == "1024"  # conf/ci
+    assert run.data.params["rl.ppo.agent.clip_range"] == "0.2"  # conf/base
+    metrics = run.data.metrics
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    table = pd.read_csv(project / "data/08_reporting/rl_comparison.csv")
+    assert table["algorithm"].tolist() == ["ppo", "dqn", "a2c"]
+    for name, cls in (("ppo", PPO), ("dqn", DQN), ("a2c", A2C)):
+        episodes = pd.read_csv(project / f"data/08_reporting/{name}_eval_episodes.csv")
+        assert episodes["seed"].tolist() == [10_000 + i for i in range(5)]
+        assert metrics[f"rl/{name}/eval_reward_mean"] == episodes["reward"].mean()
+        row = table.set_index("algorithm").loc[name]
+        assert row["eval_reward_mean"] == metrics[f"rl/{name}/eval_reward_mean"]
+        # per-rollout metrics as history, at increasing timesteps
+        history = client.get_metric_history(run.info.run_id,
+                                            f"rl/{name}/rollout/ep_rew_mean")
+        steps = [m.step for m in history]
+        assert len(steps) >= 2 and steps == sorted(steps)
+        assert steps[-1] <= metrics[f"rl/{name}/timesteps"]
+        agent = cls.load(project / f"data/06_models/{name}.zip")  # SB3's own zip
+        assert agent.num_timesteps == metrics[f"rl/{name}/timesteps"]
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id,
+                                                           f"rl/{name}")}
+        assert artifacts == {f"rl/{name}/{name}.zip",
+                             f"rl/{name}/{name}_eval_episodes.csv",
+                             f"rl/{name}/{name}_eval_rewards.png",
+                             f"rl/{name}/{name}_training_episodes.csv"}
+    for key in ("clip_fraction", "approx_kl", "entropy_loss", "value_loss"):
+        updates = client.get_metric_history(run.info.run_id, f"rl/ppo/train/{key}")
+        assert [m.step for m in updates] == [256, 512, 768, 1024]  # 4 rollouts
+    assert metrics["rl/ppo/timesteps"] == 1024
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "rl")} >= {
+        "rl/rl_comparison.csv", "rl/rl_comparison.png"}

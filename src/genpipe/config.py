@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from genpipe.rl.config import RlConfig  # pydantic only: no torch/SB3
 from genpipe.tuning.study import SearchSpace, TuningConfig
 
 DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
@@ -313,6 +314,7 @@ class _Parameters(Strict):
     xgboost: XGBoostConfig
     xai: XaiConfig
     automl: AutomlConfig
+    rl: RlConfig
 
 
 Parameters = create_model(

@@ -2,7 +2,8 @@
 
 The file datasets write atomically (see `genpipe.io`) and reproducibly: the same data
 gives the same bytes, so DVC hashes and the reproducibility checks compare
-files, not just values.
+files, not just values. (SB3 agent zips are the exception: SB3 stores wall
+times and zip timestamps in them; their weights are what is reproducible.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, AbstractVersionedDataset, Version
+from kedro.io.core import VersionNotFoundError
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
 from genpipe.io import atomic_write, atomic_write_bytes
@@ -109,3 +111,52 @@ class MlflowMetricsDataset(MlflowMetricsHistoryDataset):
             value = {"value": float(value), "step": 0}
         values = value if isinstance(value, list) else [value]
         return ((key, item["value"], item["step"]) for item in values)
+
+
+class SB3ModelDataset(AbstractVersionedDataset[Any, Any]):
+    """A Stable-Baselines3 agent as SB3's own `.zip` (`PPO.load`-able), versionable.
+
+    Args:
+        filepath: The zip; with `versioned: true`, Kedro's
+            `<filepath>/<timestamp>/<name>` layout, one version per run.
+        algorithm: `ppo`, `a2c` or `dqn`: the class that loads the zip (the
+            zip itself names only the policy class).
+        device: Where a loaded agent's networks go.
+
+    Example catalog entry::
+
+        ppo.policy:
+          type: genpipe.datasets.SB3ModelDataset
+          filepath: data/06_models/ppo.zip
+          algorithm: ppo
+          versioned: true
+    """
+
+    def __init__(self, filepath: str, algorithm: str, device: str = "cpu",
+                 version: Version | None = None,
+                 metadata: dict[str, Any] | None = None):
+        super().__init__(PurePosixPath(filepath), version)
+        self._algorithm = algorithm
+        self._device = device
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        from genpipe.rl.agents import algorithm_class
+
+        return algorithm_class(self._algorithm).load(str(self._get_load_path()),
+                                                     device=self._device)
+
+    def save(self, data: Any) -> None:
+        buffer = io.BytesIO()
+        data.save(buffer)  # SB3 writes its zip to any binary buffer
+        atomic_write_bytes(self._get_save_path(), buffer.getvalue())
+
+    def _exists(self) -> bool:
+        try:
+            return Path(self._get_load_path()).is_file()
+        except VersionNotFoundError:
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "algorithm": self._algorithm,
+                "version": self._version}
