@@ -191,7 +191,7 @@ def test_ci_run_records_the_tabular_pipelines(first_run):
     logged = {m.name for m in client.search_logged_models(
         experiment_ids=[run.info.experiment_id],
         filter_string=f"source_run_id = '{run.info.run_id}'")}
-    assert logged == {"xgboost_model", "xgboost_tuned_model"}  # xgboost flavour
+    assert {"xgboost_model", "xgboost_tuned_model"} <= logged  # xgboost flavour
     # automl: 4 Optuna trials as child runs, then auto-sklearn for real (30 s)
     trials = client.search_runs(
         [run.info.experiment_id],
