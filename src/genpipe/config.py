@@ -286,6 +286,13 @@ class FamilyBlock(Strict):
     latent_map_points: int = Field(1000, ge=10)  # test images in the t-SNE map
     tsne_perplexity: float = Field(30, gt=0)
     reconstruction_rows: int = Field(8, ge=1, le=32)
+    # Families that sample: how many images to draw and score (default
+    # `evaluation.num_samples`; slow samplers such as DDPM-1000 or PixelCNN draw
+    # fewer), and how many to draw from fixed noise after every training epoch
+    # (the samples-over-training grid and the class entropy that flags mode
+    # collapse; 0 turns the snapshots off).
+    num_samples: int | None = Field(None, ge=20)
+    snapshot_samples: int = Field(100, ge=0, le=1000)
 
 
 def family_names() -> tuple[str, ...]:

@@ -160,7 +160,7 @@ def entropy(p: np.ndarray) -> float:
     """H(p) = -sum_i p_i ln p_i, in nats (ln K for K equally used classes)."""
     p = _distribution(p)
     support = p > 0
-    return float(-np.sum(p[support] * np.log(p[support])))
+    return float(-np.sum(p[support] * np.log(p[support]))) + 0.0  # no -0.0
 
 
 def bits_per_dim(nll_nats: float, num_dims: int, num_bins: int | None = None) -> float:

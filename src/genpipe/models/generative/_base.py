@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import lightning as L
+import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from genpipe.config import ModelConfig
+
+Classify = Callable[[torch.Tensor], np.ndarray]
 
 
 class GenerativeModel(L.LightningModule):
@@ -19,12 +24,23 @@ class GenerativeModel(L.LightningModule):
     Abilities the pipeline template wires in:
     * `reconstructs`: `reconstruct` and `encode` (reconstruction grid and MSE,
       the latent map);
-    * `samples`: `sample` (samples scored with the shared metrics).
+    * `samples`: `sample` (samples scored with the shared metrics, and drawn
+      from fixed noise after every epoch: samples over training);
+    * `samplers`: named samplers (e.g. `("ddpm", "ddim")`), each drawn, timed
+      and scored on its own under `<family>.<sampler>`; empty: one sampler,
+      scored under `<family>`;
+    * `figures`: names of the family's own plots, drawn by `report` and logged
+      as `<family>/<family>_<name>.png`;
+    * `trainable`: False for models fitted in closed form or by EM in
+      `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs.
     """
 
     Config: ClassVar[type[ModelConfig]] = ModelConfig
     reconstructs: ClassVar[bool] = True
     samples: ClassVar[bool] = False
+    samplers: ClassVar[tuple[str, ...]] = ()
+    figures: ClassVar[tuple[str, ...]] = ()
+    trainable: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -43,16 +59,36 @@ class GenerativeModel(L.LightningModule):
         """The model's reconstruction of `x`, in [0, 1]."""
         raise NotImplementedError
 
-    def sample(self, n: int) -> torch.Tensor:
-        """`n` new images in [0, 1], drawn with the global torch RNG."""
+    def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:
+        """`n` new images in [0, 1], drawn with the global torch RNG.
+
+        `sampler` is one of `samplers` (None: the family's default).
+        """
         raise NotImplementedError(f"{type(self).__name__} does not sample")
+
+    def sampling_cost(self, sampler: str | None = None) -> dict[str, float]:
+        """What one image costs `sampler`, e.g. `{"nfe_per_image": 1000}`."""
+        return {}
 
     def test_metrics(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
         """Family-specific test metrics (ELBO, NLL, codebook use, ...)."""
         return {}
 
+    def report(self, x: torch.Tensor, y: torch.Tensor, classify: Classify | None
+               ) -> tuple[dict[str, float], dict[str, Figure]]:
+        """Metrics and figures (one per name in `figures`) on test images.
+
+        Args:
+            x, y: Test images and labels, on the model's device.
+            classify: The evaluator's class posterior (images -> N x 10 numpy),
+                for families that sample (e.g. a conditional model's label
+                accuracy); None for the others.
+        """
+        return {}, {}
+
     def after_fit(self, x: torch.Tensor, batch_size: int) -> None:
-        """Post-training work on the training images (e.g. fitting a prior)."""
+        """Post-training work on the training images (fitting a prior; the
+        whole fit when the family is not `trainable`)."""
 
     # --- Lightning --------------------------------------------------------------
     def _log_terms(self, terms: dict[str, torch.Tensor], stage: str) -> None:

@@ -98,7 +98,7 @@ class VAE(GenerativeModel):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.mean_image(self.encode(x))
 
-    def sample(self, n: int) -> torch.Tensor:
+    def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:
         z = torch.randn(n, self.config.latent_dim, device=self.device)
         return self.mean_image(z)
 

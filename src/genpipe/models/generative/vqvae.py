@@ -185,7 +185,7 @@ class VQVAE(GenerativeModel):
         probs = counts + self.config.prior_smoothing
         self.prior_logits.copy_((probs / probs.sum(1, keepdim=True)).log().float())
 
-    def sample(self, n: int) -> torch.Tensor:
+    def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:
         logits = self.prior_logits.expand(n, -1, -1).reshape(-1, len(self.codebook))
         codes = torch.multinomial(logits.softmax(1), 1).view(n, -1)
         return self.decode_codes(codes)

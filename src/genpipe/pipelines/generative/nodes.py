@@ -1,22 +1,27 @@
-"""Nodes of the generative template: train, reconstruct and sample any family.
+"""Nodes of the generative template: train, evaluate, reconstruct and sample.
 
 Every node takes the family's name (bound when the template is instantiated)
 and its parameters block; the family's model comes from the registry in
-`genpipe.models.generative`.
+`genpipe.models.generative`, and what a node returns follows the family's
+abilities (`samples`, `reconstructs`, `trainable`, `figures`): the template
+wires exactly those outputs.
 """
 
 from __future__ import annotations
 
 import time
 
+import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from genpipe import plots
-from genpipe.config import EvaluationConfig, FamilyBlock
+from genpipe.config import EvaluationConfig, EvaluatorConfig, FamilyBlock
+from genpipe.evaluation import metrics as sample_metrics
 from genpipe.evaluation import scoring
+from genpipe.evaluation.extractor import build_extractor
 from genpipe.models import generative
 from genpipe.models.generative import GenerativeModel
 from genpipe.models.mnist_classifier import to_tensors
@@ -25,6 +30,7 @@ from genpipe.training.data import TensorDataModule
 from genpipe.training.engine import MetricHistory, fingerprint
 
 EVAL_BATCH = 500
+SNAPSHOT_ROWS = 10  # epochs shown in the samples-over-training grid
 
 
 def _images(split: dict, config: FamilyBlock) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,9 +45,60 @@ def _trained(family: str, block: FamilyBlock, weights: dict[str, torch.Tensor],
     return model.to(torch_device(device)).eval()
 
 
+def _uint8(images: torch.Tensor) -> np.ndarray:
+    return images.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+
+
+class SampleSnapshots(L.Callback):
+    """Draws `n` images from the same noise after every epoch (checkpointed).
+
+    The draw runs on a forked RNG seeded with `seed`: every epoch sees the same
+    noise, and training's own random stream is untouched (resumes stay bitwise).
+    """
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed = n, seed
+        self.images: list[np.ndarray] = []
+
+    def _snap(self, trainer: L.Trainer, model: GenerativeModel) -> None:
+        if len(self.images) != trainer.current_epoch:
+            return  # this epoch's snapshot is taken
+        devices = [model.device] if model.device.type == "cuda" else []
+        was_training = model.training
+        model.eval()
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(self.seed)
+            self.images.append(_uint8(model.sample(self.n)))
+        model.train(was_training)
+
+    # After validation, so the epoch's checkpoint (written when validation
+    # ends) holds its snapshot; after the epoch when there is no validation.
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._snap(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._snap(trainer, pl_module)
+
+    def state_dict(self) -> dict:
+        return {"images": list(self.images)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.images = list(state_dict["images"])
+
+    def stacked(self) -> np.ndarray:
+        """epochs x n x 1 x 28 x 28 uint8 (0 epochs when snapshots are off)."""
+        if not self.images:
+            return np.zeros((0, self.n, 1, 28, 28), np.uint8)
+        return np.stack(self.images)
+
+
 def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *,
-                 family: str) -> tuple[dict[str, torch.Tensor], GenerativeModel, list]:
+                 family: str) -> dict:
     """Trains `family` through the shared engine (resumable, curves to MLflow).
+
+    Families that are not `trainable` (closed form, EM) are fitted by their
+    `after_fit` alone.
 
     Args:
         train, val: MNIST splits (`images`, `labels`).
@@ -50,35 +107,141 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         family: The family's registered name (its metric prefix).
 
     Returns:
-        The weights (a state dict), the trained model (MLflow's pytorch
-        flavour) and the per-epoch history of its loss terms.
+        `model`: the weights (a state dict); `mlflow_model`: the trained model
+        (MLflow's pytorch flavour); `history`: per-epoch loss terms (trainable
+        families); `snapshots`: `{"images": epochs x n x 1 x 28 x 28 uint8}`
+        drawn after each epoch (trainable families that sample).
     """
     config = FamilyBlock.model_validate(params)
     seed_everything(seed, config.trainer.deterministic)
     model = generative.build(family, config.model)
     train_x, train_y = _images(train, config)
-    data = TensorDataModule((train_x, train_y), _images(val, config),
-                            batch_size=config.data.batch_size, seed=seed,
-                            num_workers=config.data.num_workers)
-    history = MetricHistory()
-    fit(model, data, config.trainer, device=device, family=family,
-        run_fingerprint=fingerprint(family, config, seed, len(train_x)),
-        callbacks=[history])
+    outputs = {}
+    if model.trainable:
+        data = TensorDataModule((train_x, train_y), _images(val, config),
+                                batch_size=config.data.batch_size, seed=seed,
+                                num_workers=config.data.num_workers)
+        history = MetricHistory()
+        callbacks = [history]
+        if model.samples:
+            snapshots = SampleSnapshots(config.snapshot_samples, seed)
+            callbacks.append(snapshots)
+        fit(model, data, config.trainer, device=device, family=family,
+            run_fingerprint=fingerprint(family, config, seed, len(train_x)),
+            callbacks=callbacks)
+        outputs["history"] = history.history
+        if model.samples:
+            stacked = snapshots.stacked() if config.snapshot_samples else \
+                np.zeros((0, 0, 1, 28, 28), np.uint8)
+            outputs["snapshots"] = {"images": stacked}
     model.to(torch_device(device)).eval()
     model.after_fit(train_x.to(model.device), EVAL_BATCH)
     weights = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    return weights, model.cpu(), history.history
+    return {"model": weights, "mlflow_model": model.cpu(), **outputs}
 
 
-def evaluate_family(weights: dict[str, torch.Tensor], history: list, test: dict,
-                    params: dict, seed: int, device: str, *,
-                    family: str) -> tuple[dict[str, float], Figure, Figure, Figure]:
-    """Test reconstruction error, the family's own test metrics, and its plots.
+def _classifier(evaluator_model: dict[str, torch.Tensor], evaluator: dict,
+                evaluation: dict, device: str):
+    """The evaluator's class posterior: images -> N x 10 numpy."""
+    config = EvaluationConfig.model_validate(evaluation)
+    extractor = build_extractor(config.extractor, evaluator_model,
+                                EvaluatorConfig.model_validate(evaluator).model,
+                                torch_device(device))
+    return lambda images: extractor(images, config.batch_size).probs
+
+
+def _curves(history: list, family: str) -> Figure:
+    terms = sorted({key[len("train_"):] for row in history for key in row
+                    if key.startswith("train_") and not key.endswith("_epoch")})
+    rest = [term for term in terms if term != "loss"]
+    shown = ("loss", *rest[:2]) if "loss" in terms else tuple(rest[:3])
+    return plots.curves_figure(history, f"{family}: training curves", shown)
+
+
+def _training_samples(snapshots: np.ndarray, classify, family: str
+                      ) -> tuple[dict[str, list], Figure]:
+    """Class entropy of each epoch's snapshot (as a metric history) and the
+    grid of snapshots: one row per epoch (at most `SNAPSHOT_ROWS`, evenly spread)."""
+    epochs = len(snapshots)
+    entropies = [sample_metrics.entropy(sample_metrics.class_histogram(
+        classify(torch.from_numpy(images).float() / 255))) for images in snapshots]
+    shown = np.unique(np.linspace(0, epochs - 1, min(epochs, SNAPSHOT_ROWS)).round()
+                      .astype(int))
+    columns = min(snapshots.shape[1], 10)
+    figure = Figure(figsize=(columns * 0.6 + 0.8, len(shown) * 0.6 + 0.5))
+    axes = figure.subplots()
+    tiles = snapshots[shown, :columns, 0].astype(np.float32) / 255
+    grid = tiles.transpose(0, 2, 1, 3).reshape(len(shown) * 28, columns * 28)
+    axes.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axes.set_yticks(np.arange(len(shown)) * 28 + 14,
+                    [f"epoch {e + 1}\nH={entropies[e]:.2f}" for e in shown], fontsize=6)
+    axes.set_xticks([])
+    axes.set_title(f"{family}: samples over training (same noise); H = class "
+                   f"entropy (ln 10 = {np.log(10):.2f})", fontsize=8)
+    figure.tight_layout()
+    history = [{"value": value, "step": epoch + 1} for epoch, value in enumerate(entropies)]
+    return {"snapshot_class_entropy": history}, figure
+
+
+def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
+                    seed: int, device: str, history: list | None = None,
+                    snapshots: dict | None = None,
+                    evaluator_model: dict[str, torch.Tensor] | None = None,
+                    evaluator: dict | None = None, evaluation: dict | None = None,
+                    *, family: str) -> dict:
+    """The family's test metrics and plots.
+
+    Args:
+        weights, test, params, seed, device: as in `train_family`.
+        history: The per-epoch loss terms (trainable families): the curves.
+        snapshots: Samples after each epoch (trainable families that sample).
+        evaluator_model, evaluator, evaluation: The evaluator's weights and
+            blocks, for families that sample: class entropy over training and
+            `report`'s `classify`.
 
     Returns:
-        Metrics (`test_mse` and e.g. the VAE's `test_elbo`, `test_nll_is`, the
-        VQ-VAE's `codebook_perplexity`), the input-vs-reconstruction grid, the
-        t-SNE map of test codes coloured by digit, and the loss curves.
+        `test_metrics` (the family's `test_metrics` and `report` metrics, e.g.
+        the VAE's `test_elbo`, a cGAN's label accuracy); `curves_plot`;
+        `samples_over_training_plot` and `training_metrics` (class entropy per
+        epoch) when there are snapshots; `<name>_plot` per name in `figures`.
+    """
+    config = FamilyBlock.model_validate(params)
+    seed_everything(seed)
+    model = _trained(family, config, weights, device)
+    images, labels = _images(test, config)
+    images, labels = images.to(model.device), labels.to(model.device)
+    classify = _classifier(evaluator_model, evaluator, evaluation, device) \
+        if model.samples else None
+    with torch.no_grad():
+        metrics = model.test_metrics(images, EVAL_BATCH)
+        reported, figures = model.report(images, labels, classify)
+    if set(figures) != set(model.figures):
+        raise ValueError(f"{family}.report drew {sorted(figures)}, but the family "
+                         f"declares figures {list(model.figures)}")
+    outputs = {"test_metrics": {**metrics, **reported},
+               **{f"{name}_plot": figure for name, figure in figures.items()}}
+    if history is not None:
+        outputs["curves_plot"] = _curves(history, family)
+    if snapshots is not None:
+        shots = snapshots["images"]
+        if len(shots):
+            outputs["training_metrics"], outputs["samples_over_training_plot"] = \
+                _training_samples(shots, classify, family)
+        else:
+            outputs["training_metrics"] = {}
+            outputs["samples_over_training_plot"] = scoring.sample_grid(
+                torch.zeros(1, 1, 28, 28), 1, f"{family}: snapshots off")
+    return outputs
+
+
+def reconstruct_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
+                       seed: int, device: str, *,
+                       family: str) -> tuple[dict[str, float], Figure, Figure]:
+    """Test reconstruction error and plots (families that `reconstruct`).
+
+    Returns:
+        `{"test_mse"}`, the input-vs-reconstruction grid, and the t-SNE map of
+        test codes coloured by digit.
     """
     config = FamilyBlock.model_validate(params)
     seed_everything(seed)
@@ -87,8 +250,7 @@ def evaluate_family(weights: dict[str, torch.Tensor], history: list, test: dict,
     images = images.to(model.device)
     with torch.no_grad():
         recon = torch.cat([model.reconstruct(c) for c in images.split(EVAL_BATCH)])
-        metrics = {"test_mse": F.mse_loss(recon, images).item(),
-                   **model.test_metrics(images, EVAL_BATCH)}
+        metrics = {"test_mse": F.mse_loss(recon, images).item()}
         n = min(config.latent_map_points, len(images))
         codes = model.encode(images[:n]).cpu().numpy()
     rows = config.reconstruction_rows
@@ -99,31 +261,30 @@ def evaluate_family(weights: dict[str, torch.Tensor], history: list, test: dict,
     latent = plots.tsne_figure(codes, labels[:n].numpy(),
                                f"{family}: t-SNE of {codes.shape[1]}-d test codes",
                                seed=seed, perplexity=config.tsne_perplexity)
-    terms = sorted({key[len("train_"):] for row in history for key in row
-                    if key.startswith("train_") and not key.endswith("_epoch")}
-                   - {"loss"})
-    curves = plots.curves_figure(history, f"{family}: training curves",
-                                 ("loss", *terms[:2]))
-    return metrics, grid, latent, curves
+    return metrics, grid, latent
 
 
 def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: dict,
-                  seed: int, device: str, *,
-                  family: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Draws `evaluation.num_samples` images and times it.
+                  seed: int, device: str, *, family: str,
+                  sampler: str | None = None
+                  ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Draws the family's `num_samples` (default `evaluation.num_samples`) with
+    `sampler` and times it.
 
     Returns:
         `{"images": N x 1 x 28 x 28 uint8}` (scored by the shared evaluation
-        nodes) and `sampling_images_per_s`.
+        nodes) and `sampling_images_per_s` with the sampler's cost per image
+        (e.g. `nfe_per_image`).
     """
     config = FamilyBlock.model_validate(params)
-    n = EvaluationConfig.model_validate(evaluation).num_samples
+    n = config.num_samples or EvaluationConfig.model_validate(evaluation).num_samples
     seed_everything(seed)
     model = _trained(family, config, weights, device)
     start = time.perf_counter()
     with torch.no_grad():
-        chunks = [model.sample(min(EVAL_BATCH, n - i)).cpu()
+        chunks = [_uint8(model.sample(min(EVAL_BATCH, n - i), sampler))
                   for i in range(0, n, EVAL_BATCH)]
     seconds = time.perf_counter() - start
-    images = torch.cat(chunks).mul(255).round().to(torch.uint8).numpy()
-    return {"images": images}, {"sampling_images_per_s": n / seconds}
+    speed = {"sampling_images_per_s": n / seconds}
+    return {"images": np.concatenate(chunks)}, {
+        **speed, **{f"sampling_{k}": v for k, v in model.sampling_cost(sampler).items()}}

@@ -1,10 +1,14 @@
 """The generative template, instantiated once per family (its namespace).
 
-    train  -> {ns}.model (weights), {ns}.mlflow_model (MLflow pytorch flavour)
-    evaluate -> {ns}.test_metrics, {ns}.reconstructions_plot, {ns}.latent_plot,
-                {ns}.curves_plot
-    sample -> {ns}.samples -> the shared evaluation nodes (FID, IS, P/R)
-              [families that sample]
+    train      -> {ns}.model (weights), {ns}.mlflow_model (MLflow pytorch flavour),
+                  {ns}.history, {ns}.snapshots            [trainable; snapshots if it samples]
+    evaluate   -> {ns}.test_metrics, {ns}.curves_plot, {ns}.<figure>_plot,
+                  {ns}.samples_over_training_plot, {ns}.training_metrics
+    reconstruct -> {ns}.reconstruction_metrics, {ns}.reconstructions_plot,
+                   {ns}.latent_plot                        [families that reconstruct]
+    sample     -> {ns}.samples -> the shared evaluation nodes (FID, IS, P/R)
+                  [families that sample; one `{ns}.<sampler>` namespace per
+                  named sampler]
 
 `kedro run --pipelines vae` runs one family; `--pipelines generative` all.
 """
@@ -18,47 +22,79 @@ from genpipe.models.generative import load_family
 from genpipe.pipelines.evaluation.pipeline import evaluate_samples_pipeline
 from genpipe.pipelines.generative.nodes import (
     evaluate_family,
+    reconstruct_family,
     sample_family,
     train_family,
 )
 
+MNIST = {"mnist_train", "mnist_val", "mnist_test"}
+EVALUATOR = {"evaluator_model"}
 SHARED = ["params:seed", "params:device"]
 
 
-def _bound(func, family: str):
-    """`func` with `family` bound, keeping its name and docstring for Kedro."""
-    return update_wrapper(partial(func, family=family), func)
+def _bound(func, **kwargs):
+    """`func` with `kwargs` bound, keeping its name and docstring for Kedro."""
+    return update_wrapper(partial(func, **kwargs), func)
+
+
+def _outputs(*names: str) -> dict[str, str]:
+    return {name: name for name in names}
 
 
 def family_pipeline(family: str) -> Pipeline:
-    """Train, evaluate and (if the family samples) score `family`."""
+    """Train, evaluate, and (by the family's abilities) reconstruct and score."""
+    model = load_family(family)
+    training = []  # what only a gradient-trained family has
+    if model.trainable:
+        training = ["history", "snapshots"] if model.samples else ["history"]
+    evaluate_inputs = {"weights": "model", "test": "mnist_test",
+                       "params": "params:block", "seed": "params:seed",
+                       "device": "params:device",
+                       **{name: name for name in training}}
+    evaluate_outputs = ["test_metrics", *(f"{name}_plot" for name in model.figures)]
+    if model.trainable:
+        evaluate_outputs.append("curves_plot")
+    if model.samples:
+        evaluate_inputs |= {"evaluator_model": "evaluator_model",
+                            "evaluator": "params:evaluator",
+                            "evaluation": "params:evaluation"}
+    if model.samples and model.trainable:
+        evaluate_outputs += ["training_metrics", "samples_over_training_plot"]
     nodes = [
-        Node(_bound(train_family, family),
+        Node(_bound(train_family, family=family),
              ["mnist_train", "mnist_val", "params:block", "params:seed",
               "params:device"],
-             ["model", "mlflow_model", "history"], name="train"),
-        Node(_bound(evaluate_family, family),
-             ["model", "history", "mnist_test", "params:block", "params:seed",
-              "params:device"],
-             ["test_metrics", "reconstructions_plot", "latent_plot", "curves_plot"],
-             name="evaluate"),
+             _outputs("model", "mlflow_model", *training), name="train"),
+        Node(_bound(evaluate_family, family=family), evaluate_inputs,
+             _outputs(*evaluate_outputs), name="evaluate"),
     ]
-    shared = SHARED
-    pipe = Pipeline(nodes)
-    if load_family(family).samples:
-        shared = [*SHARED, "params:evaluation"]
-        pipe += Pipeline([
-            Node(_bound(sample_family, family),
-                 ["model", "params:block", "params:evaluation", "params:seed",
-                  "params:device"],
-                 ["samples", "sampling_metrics"], name="sample"),
-        ])
+    if model.reconstructs:
+        nodes.append(Node(_bound(reconstruct_family, family=family),
+                          ["model", "mnist_test", "params:block", "params:seed",
+                           "params:device"],
+                          ["reconstruction_metrics", "reconstructions_plot",
+                           "latent_plot"], name="reconstruct"))
+    pipe, scored = Pipeline(nodes), []
+    for sampler in model.samplers or (None,) if model.samples else ():
+        sampling = Pipeline([Node(
+            _bound(sample_family, family=family, sampler=sampler),
+            ["model", "params:block", "params:evaluation", "params:seed",
+             "params:device"],
+            ["samples", "sampling_metrics"], name="sample")])
+        if sampler:  # its own namespace: {family}.{sampler}.samples, ...
+            sampling = Pipeline(sampling, namespace=sampler, inputs={"model"},
+                                parameters={"params:block", *SHARED,
+                                            "params:evaluation"})
+        pipe += sampling
+        scored.append(f"{family}.{sampler}" if sampler else family)
+    shared = [*SHARED, "params:evaluation", "params:evaluator"] if model.samples \
+        else SHARED
     pipe = Pipeline(pipe, namespace=family,
-                    inputs={"mnist_train", "mnist_val", "mnist_test"},
-                    parameters={"params:block": f"params:{family}", **{
-                        name: name for name in shared}})
-    if load_family(family).samples:
-        pipe += evaluate_samples_pipeline(family)
+                    inputs=MNIST | (EVALUATOR if model.samples else set()),
+                    parameters={"params:block": f"params:{family}",
+                                **{name: name for name in shared}})
+    for namespace in scored:
+        pipe += evaluate_samples_pipeline(namespace)
     return pipe
 
 
