@@ -226,6 +226,10 @@ class AutoSklearnConfig(Strict):
     memory_limit_mb: int = Field(3072, ge=512)
     n_jobs: int = Field(1, ge=1)
     ensemble_size: int = Field(50, ge=1)
+    # How a pipeline is scored: auto-sklearn's default 67/33 holdout of the
+    # training split, or k-fold cross-validation (`folds`).
+    resampling_strategy: Literal["holdout", "cv"] = "holdout"
+    folds: int = Field(5, ge=2)
     # The subprocess is killed this long after its budget ran out.
     grace_s: int = Field(180, ge=10)
 

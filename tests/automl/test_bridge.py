@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -99,6 +100,19 @@ def test_failing_search_carries_its_output(tmp_path):
     python = executable(tmp_path / "python", "echo 'Traceback: boom'; exit 1")
     with pytest.raises(AutoSklearnRunError, match=r"(?s)exited with 1.*boom"):
         _run(python)
+
+
+@pytest.mark.parametrize(("strategy", "arguments"), [("holdout", None),
+                                                     ("cv", {"folds": 3})])
+def test_the_request_carries_the_resampling_strategy(tmp_path, strategy, arguments):
+    # A stand-in interpreter that keeps the request it was given, then fails.
+    kept = tmp_path / "request.json"
+    python = executable(tmp_path / "python", f'cp "$2/request.json" {kept}; exit 1')
+    with pytest.raises(AutoSklearnRunError):
+        _run(python, resampling_strategy=strategy, folds=3)
+    request = json.loads(kept.read_text())
+    assert request["resampling_strategy"] == strategy
+    assert request["resampling_strategy_arguments"] == arguments
 
 
 def test_overrunning_search_is_killed(tmp_path):

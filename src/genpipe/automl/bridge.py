@@ -120,6 +120,7 @@ def run_autosklearn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
                     *, time_left_for_this_task: int, per_run_time_limit: int,
                     seed: int, memory_limit_mb: int = 3072, n_jobs: int = 1,
                     ensemble_size: int = 50, grace_s: int = 180,
+                    resampling_strategy: str = "holdout", folds: int = 5,
                     python: str | Path | None = None,
                     dataset_name: str = "data") -> AutoSklearnResult:
     """Runs an `AutoSklearnClassifier` search in the isolated environment.
@@ -133,6 +134,9 @@ def run_autosklearn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
         memory_limit_mb: Per pipeline fit.
         n_jobs: Parallel pipeline fits.
         ensemble_size: Rounds of Caruana et al.'s greedy ensemble selection.
+        resampling_strategy: How auto-sklearn scores a pipeline: `holdout`
+            (its default, a 67/33 split of the training data) or `cv`
+            (`folds`-fold cross-validation; the ensemble averages fold models).
         grace_s: The subprocess is killed this long after the budget ran out.
         python: The interpreter; None searches (see `find_python`).
         dataset_name: Shown in `sprint_statistics()`.
@@ -146,7 +150,10 @@ def run_autosklearn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
     request = {"time_left_for_this_task": time_left_for_this_task,
                "per_run_time_limit": per_run_time_limit, "seed": seed,
                "memory_limit_mb": memory_limit_mb, "n_jobs": n_jobs,
-               "ensemble_size": ensemble_size, "dataset_name": dataset_name}
+               "ensemble_size": ensemble_size, "dataset_name": dataset_name,
+               "resampling_strategy": resampling_strategy,
+               "resampling_strategy_arguments":
+                   {"folds": folds} if resampling_strategy == "cv" else None}
     limit = time_left_for_this_task + grace_s
     with tempfile.TemporaryDirectory(prefix="genpipe-autosklearn-") as tmp:
         workdir = Path(tmp)

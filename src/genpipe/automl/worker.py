@@ -98,6 +98,8 @@ def main(workdir: Path) -> int:
         n_jobs=request["n_jobs"],
         ensemble_kwargs={"ensemble_size": request["ensemble_size"]},
         seed=request["seed"],
+        resampling_strategy=request.get("resampling_strategy", "holdout"),
+        resampling_strategy_arguments=request.get("resampling_strategy_arguments"),
         tmp_folder=str(workdir / "autosklearn_tmp"),
         delete_tmp_folder_after_terminate=True,
     )

@@ -132,7 +132,8 @@ def run_autosklearn_search(train: pd.DataFrame, test: pd.DataFrame, params: dict
         X_train, y_train, X_test, time_left_for_this_task=ask.time_left_for_this_task,
         per_run_time_limit=ask.per_run_time_limit, seed=seed,
         memory_limit_mb=ask.memory_limit_mb, n_jobs=ask.n_jobs,
-        ensemble_size=ask.ensemble_size, grace_s=ask.grace_s, python=ask.python,
+        ensemble_size=ask.ensemble_size, grace_s=ask.grace_s,
+        resampling_strategy=ask.resampling_strategy, folds=ask.folds, python=ask.python,
         dataset_name="breast_cancer")
     logger.info("auto-sklearn:\n%s", result.sprint_statistics)
     scores = classification_metrics(y_test, result.test_proba)
