@@ -55,9 +55,10 @@ class CGAN(MinimaxGAN):
             if classify is not None else {}
         with torch.no_grad():
             z = self.noise(CLASSES).repeat(CLASSES, 1)
-            labels = torch.arange(CLASSES, device=self.device).repeat_interleave(CLASSES)
-            grid = (self.generate(z, labels) + 1) / 2
-        accuracy = f", label accuracy {metrics['label_accuracy']:.3f}" if metrics else ""
+            labels = torch.arange(CLASSES, device=self.device)
+            grid = (self.generate(z, labels.repeat_interleave(CLASSES)) + 1) / 2
+        accuracy = f", label accuracy {metrics['label_accuracy']:.3f}" \
+            if metrics else ""
         figure = scoring.sample_grid(grid.cpu(), CLASSES,
                                      f"cgan: row = label 0..9{accuracy}")
         return metrics, {"class_grid": figure}
