@@ -127,6 +127,24 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
         assert metrics[f"{family}/fid"] > metrics["reference/fid"]
         assert metrics[f"{family}/sampling_images_per_s"] > 0
     assert metrics["vae/test_nll_is"] <= -metrics["vae/test_elbo"] + 1e-3
+    # The GANs: scored like every sampling family, class entropy per epoch
+    # (mode collapse), the critic's Wasserstein estimate per step.
+    for family in ("gan", "cgan", "wgan", "wgan_gp"):
+        assert metrics[f"{family}/num_samples"] == 300
+        assert metrics[f"{family}/fid"] > metrics["reference/fid"]
+        assert len(client.get_metric_history(
+            run.info.run_id, f"{family}/snapshot_class_entropy")) == 2
+        assert len(client.get_metric_history(
+            run.info.run_id, f"{family}/train_d_loss_step")) > 2
+        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
+        assert {f"{family}/{family}_{kind}.png" for kind in
+                ("curves", "samples", "samples_over_training")} <= files
+    for family in ("wgan", "wgan_gp"):
+        assert len(client.get_metric_history(
+            run.info.run_id, f"{family}/train_wasserstein_step")) > 2
+    assert 0 <= metrics["cgan/label_accuracy"] <= 1
+    assert "cgan/cgan_class_grid.png" in {
+        a.path for a in client.list_artifacts(run.info.run_id, "cgan")}
     assert 1 <= metrics["vqvae/codebook_perplexity"] <= 128
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
@@ -163,6 +181,8 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/07_model_output/gnn_tuning_best_params.json",
                    "data/06_models/vae.pt", "data/06_models/vqvae.pt",
                    "data/07_model_output/vqvae_samples.npz",
+                   "data/06_models/cgan.pt",
+                   "data/07_model_output/wgan_gp_samples.npz",
                    "data/08_reporting/reference_scores.json",
                    "data/08_reporting/xai_top_features.csv",
                    "data/07_model_output/automl_best_params.json",

@@ -32,7 +32,9 @@ class GenerativeModel(L.LightningModule):
     * `figures`: names of the family's own plots, drawn by `report` and logged
       as `<family>/<family>_<name>.png`;
     * `trainable`: False for models fitted in closed form or by EM in
-      `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs.
+      `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs;
+    * `curves`: the training terms drawn in the curves plot (at most three;
+      empty: `loss` and the first two others), e.g. a GAN's `d_loss`, `g_loss`.
     """
 
     Config: ClassVar[type[ModelConfig]] = ModelConfig
@@ -41,6 +43,7 @@ class GenerativeModel(L.LightningModule):
     samplers: ClassVar[tuple[str, ...]] = ()
     figures: ClassVar[tuple[str, ...]] = ()
     trainable: ClassVar[bool] = True
+    curves: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig):
         super().__init__()

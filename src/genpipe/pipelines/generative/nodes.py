@@ -150,11 +150,13 @@ def _classifier(evaluator_model: dict[str, torch.Tensor], evaluator: dict,
     return lambda images: extractor(images, config.batch_size).probs
 
 
-def _curves(history: list, family: str) -> Figure:
+def _curves(history: list, family: str, chosen: tuple[str, ...] = ()) -> Figure:
     terms = sorted({key[len("train_"):] for row in history for key in row
                     if key.startswith("train_") and not key.endswith("_epoch")})
     rest = [term for term in terms if term != "loss"]
     shown = ("loss", *rest[:2]) if "loss" in terms else tuple(rest[:3])
+    if chosen:  # the family's own choice (`GenerativeModel.curves`)
+        shown = tuple(term for term in chosen if term in terms)
     return plots.curves_figure(history, f"{family}: training curves", shown)
 
 
@@ -221,7 +223,7 @@ def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
     outputs = {"test_metrics": {**metrics, **reported},
                **{f"{name}_plot": figure for name, figure in figures.items()}}
     if history is not None:
-        outputs["curves_plot"] = _curves(history, family)
+        outputs["curves_plot"] = _curves(history, family, model.curves)
     if snapshots is not None:
         shots = snapshots["images"]
         if len(shots):
