@@ -137,7 +137,7 @@ def main() -> None:
                                                                    "diffusers"))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch "
           f"{args.batch_size}, {args.rounds} rounds x {args.steps} steps (median)")
-    print(f"| model | parameters | train images/s | forward images/s (batch 100) |")
+    print("| model | parameters | train images/s | forward images/s (batch 100) |")
     print("|---|---:|---:|---:|")
     print(f"| genpipe DDPM U-Net (channels {model_params['channels']}) + "
           f"NoiseScheduler | {ours_size:,} | {ours:.1f} | {fwd_ours:.0f} |")

@@ -25,8 +25,8 @@ def test_tables_by_hand(tiny):
     torch.testing.assert_close(tiny.alpha_bar, torch.tensor([0.9, 0.72, 0.504]))
     torch.testing.assert_close(tiny.alpha_bar_prev, torch.tensor([1.0, 0.9, 0.72]))
     # β̃_2 = (1 − 0.9)/(1 − 0.72) · 0.2; β̃_1 = 0: x_0 is known given x_1 and x_0.
-    torch.testing.assert_close(tiny.beta_tilde,
-                               torch.tensor([0.0, 0.1 / 0.28 * 0.2, 0.28 / 0.496 * 0.3]))
+    torch.testing.assert_close(
+        tiny.beta_tilde, torch.tensor([0.0, 0.1 / 0.28 * 0.2, 0.28 / 0.496 * 0.3]))
 
 
 @pytest.mark.parametrize("betas", [linear_betas(1000), cosine_betas(1000),

@@ -7,9 +7,9 @@ from genpipe.diffusion.unet import UNet, timestep_embedding
 def test_timestep_embedding_by_hand():
     emb = timestep_embedding(torch.tensor([0, 2]), 4, max_period=100.0)
     # ω = 100^(−k/2), k = 0, 1: ω = 1, 0.1
-    expected = torch.tensor([[0, 0, 1, 1],
-                             [torch.sin(torch.tensor(2.0)), torch.sin(torch.tensor(0.2)),
-                              torch.cos(torch.tensor(2.0)), torch.cos(torch.tensor(0.2))]])
+    angles = torch.tensor([2.0, 0.2])
+    expected = torch.stack([torch.tensor([0.0, 0.0, 1.0, 1.0]),
+                            torch.cat([angles.sin(), angles.cos()])])
     torch.testing.assert_close(emb, expected)
     assert timestep_embedding(torch.tensor([3]), 5).shape == (1, 5)
 

@@ -58,7 +58,8 @@ def test_both_pipelines_end_to_end(tmp_path):
     catalog = DataCatalog()
     inputs = {
         "mnist_train": train, "mnist_val": _split(16, 1), "mnist_test": _split(32, 2),
-        "params:ddpm": _block(tmp_path, "ddpm"), "params:ncsn": _block(tmp_path, "ncsn"),
+        "params:ddpm": _block(tmp_path, "ddpm"),
+        "params:ncsn": _block(tmp_path, "ncsn"),
         "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
         "params:evaluation": EVALUATION, "evaluator_model": weights,
         "reference_stats": compute_reference_stats(weights, train, EVALUATOR,

@@ -4,7 +4,7 @@ Time indices run 0 … T−1 here and stand for the papers' t = 1 … T; quantit
 "at t − 1" of the first step (ᾱ_0) are 1, the clean image's. Everything is
 computed in float64 and stored in float32.
 
-    q(x_t | x_0)          = N(√ᾱ_t x_0, (1 − ᾱ_t) I)                (Ho et al. 2020, eq. 4)
+    q(x_t | x_0)          = N(√ᾱ_t x_0, (1 − ᾱ_t) I)           (Ho et al. 2020, eq. 4)
     q(x_{t−1} | x_t, x_0) = N(μ̃_t, β̃_t I),                            (eq. 6-7)
         μ̃_t = √ᾱ_{t−1} β_t / (1 − ᾱ_t) · x_0 + √α_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · x_t,
         β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t.

@@ -158,7 +158,8 @@ class DDPM(EMADiffusion):
         figures = {
             "forward_process": strip_figure(
                 shown(forward), [f"t={t}" for t in times],
-                f"ddpm: forward process q(x_t | x_0), {c.schedule} schedule, T={big_t}"),
+                f"ddpm: forward process q(x_t | x_0), {c.schedule} schedule, "
+                f"T={big_t}"),
             "reverse_process": strip_figure(
                 shown(reverse), [f"t={t}" for t in times[::-1]],
                 "ddpm: reverse process (ancestral sampling, EMA weights)"),
