@@ -79,3 +79,37 @@ def test_both_pipelines_end_to_end(tmp_path):
     assert outputs["ddpm.test_metrics"].load()["test_loss"] > 0
     strip = outputs["ddpm.forward_process_plot"].load()
     assert "forward process" in strip.axes[0].get_title()
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_bitwise_identical_weights(tmp_path,
+                                                                 monkeypatch):
+    """Stopped after the first epoch's checkpoint, then run again: the same
+    net, EMA weights, EMA step count and snapshots as an uninterrupted run."""
+    from genpipe.models.generative.ddpm import DDPM
+
+    train, val = _split(64, 0), _split(16, 1)
+    straight = train_family(train, val, _block(tmp_path / "straight", "ddpm"), 3,
+                            "cpu", family="ddpm")
+
+    def stop(self):
+        if self.current_epoch == 1:
+            raise Killed
+
+    block = _block(tmp_path / "resumed", "ddpm")
+    with monkeypatch.context() as patch:
+        patch.setattr(DDPM, "on_train_epoch_start", stop, raising=False)
+        try:
+            train_family(train, val, block, 3, "cpu", family="ddpm")
+        except Killed:
+            pass
+        else:
+            raise AssertionError("the run was not interrupted")
+    resumed = train_family(train, val, block, 3, "cpu", family="ddpm")
+    weights = straight["model"]
+    assert all(torch.equal(weights[k], resumed["model"][k]) for k in weights)
+    assert np.array_equal(straight["snapshots"]["images"],
+                          resumed["snapshots"]["images"])
