@@ -145,6 +145,19 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
     assert 0 <= metrics["cgan/label_accuracy"] <= 1
     assert "cgan/cgan_class_grid.png" in {
         a.path for a in client.list_artifacts(run.info.run_id, "cgan")}
+    # Diffusion and score families: each named sampler scored and timed.
+    for namespace, nfe in (("ddpm.ddpm", 50), ("ddpm.ddim", 10),
+                           ("ncsn.langevin", 20), ("ncsn.langevin_denoised", 21)):
+        assert metrics[f"{namespace}/num_samples"] == 40, namespace
+        assert metrics[f"{namespace}/fid"] > metrics["reference/fid"], namespace
+        assert metrics[f"{namespace}/sampling_nfe_per_image"] == nfe, namespace
+    for family, figures in (("ddpm", ("forward_process", "reverse_process")),
+                            ("ncsn", ("reverse_process",))):
+        assert len(client.get_metric_history(run.info.run_id,
+                                             f"{family}/snapshot_class_entropy")) == 2
+        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
+        assert {f"{family}/{family}_{name}.png"
+                for name in (*figures, "curves", "samples_over_training")} <= files
     assert 1 <= metrics["vqvae/codebook_perplexity"] <= 128
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour

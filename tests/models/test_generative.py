@@ -32,8 +32,10 @@ SMALL = {
 
 
 def test_every_family_module_is_registered_and_discoverable_without_import():
-    assert family_names() == tuple(sorted(FAMILIES + GANS))
-    for name in FAMILIES + GANS:
+    # GANs, diffusion (tests/models/test_diffusion.py) and likelihood families
+    # have their own tests; every module found is a registered family.
+    assert family_names() == tuple(sorted((*FAMILIES, *GANS, "ddpm", "ncsn")))
+    for name in family_names():
         assert issubclass(load_family(name), generative.GenerativeModel)
     with pytest.raises(KeyError, match="no generative family 'nope'"):
         load_family("nope")

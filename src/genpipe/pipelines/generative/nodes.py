@@ -80,11 +80,14 @@ class SampleSnapshots(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._snap(trainer, pl_module)
 
+    # Tensors in the checkpoint, not numpy arrays: Lightning resumes with
+    # torch.load(weights_only=True), which refuses numpy's globals.
     def state_dict(self) -> dict:
-        return {"images": list(self.images)}
+        return {"images": [torch.from_numpy(images) for images in self.images]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.images = list(state_dict["images"])
+        self.images = [torch.as_tensor(images).numpy() for images in
+                       state_dict["images"]]
 
     def stacked(self) -> np.ndarray:
         """epochs x n x 1 x 28 x 28 uint8 (0 epochs when snapshots are off)."""
