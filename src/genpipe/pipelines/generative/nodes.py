@@ -113,6 +113,7 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         drawn after each epoch (trainable families that sample).
     """
     config = FamilyBlock.model_validate(params)
+    generative.check_block(family, params)
     seed_everything(seed, config.trainer.deterministic)
     model = generative.build(family, config.model)
     train_x, train_y = _images(train, config)
