@@ -27,7 +27,8 @@ Outputs per pixel: one Bernoulli logit (binarized MNIST; NLL in nats per image,
 
 Sampling is sequential, 784 network evaluations per image: the slow corner of
 the course's trilemma. Row i's conditionals depend only on rows <= i, so the
-network runs on the image cropped to those rows (exact, about half the work).
+network runs on the image cropped to the rows its receptive field reaches
+(exact: `receptive_rows` above the current one).
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ class PixelCNNNet(nn.Module):
         self.blocks = nn.Sequential(*[ResidualBlock(h, config.kernel)
                                       for _ in range(config.layers)])
         self.out_channels = 2 * h
+        # How many rows above its own an output position sees.
+        self.receptive_rows = config.first_kernel // 2 + config.layers * (
+            config.kernel // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.blocks(self.first(x)))
@@ -185,6 +189,10 @@ class GatedPixelCNNNet(nn.Module):
             + [GatedLayer(h, h, config.kernel, first=False)
                for _ in range(config.layers)])
         self.out_channels = h
+        # Rows above its own an output position sees (the first layer's shift
+        # adds one).
+        self.receptive_rows = config.first_kernel // 2 + 1 + config.layers * (
+            config.kernel // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = h = x
@@ -260,8 +268,9 @@ class AutoregressiveModel(GenerativeModel):
                   leave=False, disable=None) as bar:
             for i in range(28):
                 for j in range(28):
-                    # Rows > i cannot change row i's conditionals: crop them.
-                    logits = self.logits(x[:, :, :i + 1])[:, :, i, j]
+                    # Row i's conditionals see rows i − R .. i only: crop to them.
+                    top = max(0, i - self.net.receptive_rows)
+                    logits = self.logits(x[:, :, top:i + 1])[:, :, -1, j]
                     if self.config.output == "bernoulli":
                         x[:, 0, i, j] = torch.bernoulli(torch.sigmoid(logits[:, 0]))
                     else:
