@@ -80,11 +80,13 @@ class SampleSnapshots(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._snap(trainer, pl_module)
 
+    # Tensors, not numpy arrays: Lightning and the engine load checkpoints with
+    # `torch.load(weights_only=True)`, which refuses pickled numpy arrays.
     def state_dict(self) -> dict:
-        return {"images": list(self.images)}
+        return {"images": [torch.from_numpy(images) for images in self.images]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.images = list(state_dict["images"])
+        self.images = [np.asarray(images) for images in state_dict["images"]]
 
     def stacked(self) -> np.ndarray:
         """epochs x n x 1 x 28 x 28 uint8 (0 epochs when snapshots are off)."""
