@@ -62,3 +62,17 @@ def test_a_likelihood_that_does_not_fit_the_data_stops_training(tmp_path):
     with pytest.raises(ParameterError, match=r"parameters\.pixelcnn\.data\.binarize"):
         train_family(_split(8, 0), _split(8, 1), _block(tmp_path, {}), 0, "cpu",
                      family="pixelcnn")
+
+
+def test_batches_per_epoch_are_counts_or_fractions():
+    from genpipe.config import TrainerConfig
+
+    def trainer(**kwargs):
+        return TrainerConfig(max_epochs=1, checkpoint_dir="x", **kwargs)
+
+    assert trainer(limit_train_batches=150).limit_train_batches == 150
+    assert trainer(limit_train_batches=0.5).limit_train_batches == 0.5
+    assert trainer(limit_val_batches=0).limit_val_batches == 0
+    for bad in (0, 1.5, -2):
+        with pytest.raises(ValueError):
+            trainer(limit_train_batches=bad)
