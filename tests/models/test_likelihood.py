@@ -158,7 +158,7 @@ def test_output_and_binarize_must_agree():
                                       "data": {"binarize": True}}}, ["pixelcnn"])
 
 
-# --- PPCA ---------------------------------------------------------------------------
+# --- PPCA -----------------------------------------------------------------------
 def test_dequantize_stays_in_the_pixels_bin():
     k = torch.arange(256).float().view(1, 1, 16, 16)
     torch.manual_seed(0)
@@ -202,16 +202,16 @@ def test_ppca_ml_solution_is_the_eigendecomposition_and_em_reaches_it():
     assert sigma2.item() == pytest.approx(lam[2:].mean())  # mean discarded λ
     np.testing.assert_allclose(eigenvalues.numpy(), lam, rtol=1e-10)
     # W Wᵀ = U_q (Λ_q − σ² I) U_qᵀ (W itself is defined up to a rotation).
-    np.testing.assert_allclose((w @ w.T).numpy(),
-                               u[:, :2] @ np.diag(lam[:2] - lam[2:].mean()) @ u[:, :2].T,
-                               atol=1e-10)
+    expected = u[:, :2] @ np.diag(lam[:2] - lam[2:].mean()) @ u[:, :2].T
+    np.testing.assert_allclose((w @ w.T).numpy(), expected, atol=1e-10)
     best = mean_log_likelihood(s, w, sigma2).item()
     for scale in (0.9, 1.1):  # the maximum: perturbing W or σ² lowers it
         assert mean_log_likelihood(s, w * scale, sigma2).item() < best
         assert mean_log_likelihood(s, w, sigma2 * scale).item() < best
     torch.manual_seed(0)
     w_em, sigma2_em, trace = em(s, 2, iterations=500, tolerance=1e-12)
-    assert all(b >= a - 1e-9 for a, b in zip(trace, trace[1:], strict=False))  # EM ascends
+    # EM never decreases the likelihood
+    assert all(b >= a - 1e-9 for a, b in zip(trace, trace[1:], strict=False))
     assert trace[-1] == pytest.approx(best, abs=1e-6)
     assert sigma2_em.item() == pytest.approx(sigma2.item(), rel=1e-4)
     # The likelihood is flat along the optimum: W Wᵀ converges more slowly.
@@ -249,12 +249,12 @@ def test_ppca_fits_scores_in_bits_per_dim_and_samples(images, method):
     expected = (model.mu + z @ model.w.T).clamp(0, 1).float()  # E[x | z] = μ + W z
     torch.testing.assert_close(clean.flatten(1), expected)
     noisy = model.sample(10, "ancestral")
-    assert noisy.shape == (10, 1, 28, 28) and 0 <= noisy.min() and noisy.max() <= 1
+    assert noisy.shape == (10, 1, 28, 28) and noisy.min() >= 0 and noisy.max() <= 1
     _, figures = model.report(images, None, None)
     assert set(figures) == {"spectrum"}
 
 
-# --- Gaussian mixture -------------------------------------------------------------------
+# --- Gaussian mixture -----------------------------------------------------------
 def test_full_covariances_of_every_sklearn_type():
     assert full_covariances(np.array([2.0, 3.0]), "spherical", 2, 2).tolist() == \
         [[[2, 0], [0, 2]], [[3, 0], [0, 3]]]

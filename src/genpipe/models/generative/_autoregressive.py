@@ -215,9 +215,9 @@ class AutoregressiveModel(GenerativeModel):
         self.net = self.Net(config)
         outputs = 1 if config.output == "bernoulli" else LEVELS
         # The output network: 1x1 convolutions, causal by construction.
-        self.head = nn.Sequential(nn.Conv2d(self.net.out_channels,
-                                            config.head_channels, 1),
-                                  nn.ReLU(), nn.Conv2d(config.head_channels, outputs, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(self.net.out_channels, config.head_channels, 1), nn.ReLU(),
+            nn.Conv2d(config.head_channels, outputs, 1))
 
     @classmethod
     def check_data(cls, config: Config, data: GenerativeDataConfig) -> dict[str, str]:
