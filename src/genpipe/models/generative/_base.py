@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from genpipe.config import ModelConfig
+from genpipe.config import GenerativeDataConfig, ModelConfig
 
 Classify = Callable[[torch.Tensor], np.ndarray]
 
@@ -48,6 +48,14 @@ class GenerativeModel(L.LightningModule):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+
+    @classmethod
+    def check_data(cls, config: ModelConfig, data: GenerativeDataConfig
+                   ) -> dict[str, str]:
+        """Disagreements between the `model:` block and the `data:` block, as
+        `{data key: reason}` (e.g. a Bernoulli likelihood on 8-bit pixels);
+        reported as parameter errors before anything runs. None by default."""
+        return {}
 
     # --- what a family defines ------------------------------------------------
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:

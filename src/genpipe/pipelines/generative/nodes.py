@@ -80,14 +80,13 @@ class SampleSnapshots(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._snap(trainer, pl_module)
 
-    # Tensors in the checkpoint, not numpy arrays: Lightning resumes with
-    # torch.load(weights_only=True), which refuses numpy's globals.
+    # Tensors, not numpy arrays: Lightning and the engine load checkpoints with
+    # `torch.load(weights_only=True)`, which refuses pickled numpy arrays.
     def state_dict(self) -> dict:
         return {"images": [torch.from_numpy(images) for images in self.images]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.images = [torch.as_tensor(images).numpy() for images in
-                       state_dict["images"]]
+        self.images = [np.asarray(images) for images in state_dict["images"]]
 
     def stacked(self) -> np.ndarray:
         """epochs x n x 1 x 28 x 28 uint8 (0 epochs when snapshots are off)."""
@@ -116,6 +115,7 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         drawn after each epoch (trainable families that sample).
     """
     config = FamilyBlock.model_validate(params)
+    generative.check_block(family, params)
     seed_everything(seed, config.trainer.deterministic)
     model = generative.build(family, config.model)
     train_x, train_y = _images(train, config)
