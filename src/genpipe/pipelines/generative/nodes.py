@@ -184,7 +184,8 @@ def _training_samples(snapshots: np.ndarray, classify, family: str
     axes.set_title(f"{family}: samples over training (same noise); H = class "
                    f"entropy (ln 10 = {np.log(10):.2f})", fontsize=8)
     figure.tight_layout()
-    history = [{"value": value, "step": epoch + 1} for epoch, value in enumerate(entropies)]
+    history = [{"value": value, "step": epoch + 1}
+               for epoch, value in enumerate(entropies)]
     return {"snapshot_class_entropy": history}, figure
 
 
@@ -290,6 +291,6 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
         chunks = [_uint8(model.sample(min(EVAL_BATCH, n - i), sampler))
                   for i in range(0, n, EVAL_BATCH)]
     seconds = time.perf_counter() - start
-    speed = {"sampling_images_per_s": n / seconds}
+    cost = {f"sampling_{k}": v for k, v in model.sampling_cost(sampler).items()}
     return {"images": np.concatenate(chunks)}, {
-        **speed, **{f"sampling_{k}": v for k, v in model.sampling_cost(sampler).items()}}
+        "sampling_images_per_s": n / seconds, **cost}
