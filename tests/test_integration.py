@@ -127,7 +127,51 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
         assert metrics[f"{family}/fid"] > metrics["reference/fid"]
         assert metrics[f"{family}/sampling_images_per_s"] > 0
     assert metrics["vae/test_nll_is"] <= -metrics["vae/test_elbo"] + 1e-3
+    # The GANs: scored like every sampling family, class entropy per epoch
+    # (mode collapse), the critic's Wasserstein estimate per step.
+    for family in ("gan", "cgan", "wgan", "wgan_gp"):
+        assert metrics[f"{family}/num_samples"] == 300
+        assert metrics[f"{family}/fid"] > metrics["reference/fid"]
+        assert len(client.get_metric_history(
+            run.info.run_id, f"{family}/snapshot_class_entropy")) == 2
+        assert len(client.get_metric_history(
+            run.info.run_id, f"{family}/train_d_loss_step")) > 2
+        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
+        assert {f"{family}/{family}_{kind}.png" for kind in
+                ("curves", "samples", "samples_over_training")} <= files
+    for family in ("wgan", "wgan_gp"):
+        assert len(client.get_metric_history(
+            run.info.run_id, f"{family}/train_wasserstein_step")) > 2
+    assert 0 <= metrics["cgan/label_accuracy"] <= 1
+    assert "cgan/cgan_class_grid.png" in {
+        a.path for a in client.list_artifacts(run.info.run_id, "cgan")}
+    # Diffusion and score families: each named sampler scored and timed.
+    for namespace, nfe in (("ddpm.ddpm", 50), ("ddpm.ddim", 10),
+                           ("ncsn.langevin", 20), ("ncsn.langevin_denoised", 21)):
+        assert metrics[f"{namespace}/num_samples"] == 40, namespace
+        assert metrics[f"{namespace}/fid"] > metrics["reference/fid"], namespace
+        assert metrics[f"{namespace}/sampling_nfe_per_image"] == nfe, namespace
+    for family, figures in (("ddpm", ("forward_process", "reverse_process")),
+                            ("ncsn", ("reverse_process",))):
+        assert len(client.get_metric_history(run.info.run_id,
+                                             f"{family}/snapshot_class_entropy")) == 2
+        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
+        assert {f"{family}/{family}_{name}.png"
+                for name in (*figures, "curves", "samples_over_training")} <= files
     assert 1 <= metrics["vqvae/codebook_perplexity"] <= 128
+    # Explicit-density families: exact / dequantized test NLL, scored samples.
+    for family in ("pixelcnn", "gated_pixelcnn", "ppca", "gmm"):
+        nll, bpd = metrics[f"{family}/test_nll"], metrics[f"{family}/test_bits_per_dim"]
+        assert nll > 0 and bpd == pytest.approx(nll / (784 * math.log(2))), family
+    assert metrics["pixelcnn/test_bits_per_dim"] < 1  # binarized: <= 1 bit/pixel
+    assert metrics["gated_pixelcnn/test_bits_per_dim"] < 8  # beats uniform 8-bit
+    for scored in ("pixelcnn", "gated_pixelcnn", "ppca.ancestral", "ppca.noise_free",
+                   "gmm.ancestral", "gmm.noise_free"):
+        assert metrics[f"{scored}/fid"] > metrics["reference/fid"], scored
+    assert metrics["pixelcnn/num_samples"] == 20
+    assert metrics["pixelcnn/sampling_nfe_per_image"] == 784
+    assert {"ppca/ppca_spectrum.png", "ppca/ppca.pt"} <= {
+        a.path for a in client.list_artifacts(run.info.run_id, "ppca")}
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
     scores_file = project / "data/08_reporting/reference_scores.json"
@@ -163,6 +207,11 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/07_model_output/gnn_tuning_best_params.json",
                    "data/06_models/vae.pt", "data/06_models/vqvae.pt",
                    "data/07_model_output/vqvae_samples.npz",
+                   "data/06_models/cgan.pt",
+                   "data/07_model_output/wgan_gp_samples.npz",
+                   "data/06_models/pixelcnn.pt",
+                   "data/07_model_output/pixelcnn_samples.npz",
+                   "data/07_model_output/gmm.ancestral_samples.npz",
                    "data/08_reporting/reference_scores.json",
                    "data/08_reporting/xai_top_features.csv",
                    "data/07_model_output/automl_best_params.json",

@@ -34,6 +34,10 @@ DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+# An int counts batches, a float is a fraction of the split (Lightning's rule).
+BatchCount = Annotated[int, Field(ge=1)] | Annotated[float, Field(gt=0, le=1)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,6 +57,12 @@ class TrainerConfig(Strict):
     checkpoint_every_n_epochs: int = Field(1, ge=1)
     progress_bar: bool = True
     deterministic: bool = True
+    # Batches per training / validation epoch: an int counts batches, a float
+    # is a fraction of the split (Lightning's `limit_*_batches`). For models too
+    # slow for whole epochs on a CPU budget (PixelCNN); each epoch still draws
+    # its batches from a fresh (seed, epoch) shuffle of the whole split.
+    limit_train_batches: BatchCount = 1.0
+    limit_val_batches: BatchCount | Literal[0] = 1.0
 
 
 class MnistClassifierConfig(Strict):

@@ -215,6 +215,8 @@ def fit(
         enable_model_summary=False,
         log_every_n_steps=config.log_every_n_steps,
         gradient_clip_val=config.gradient_clip_val,
+        limit_train_batches=config.limit_train_batches,
+        limit_val_batches=config.limit_val_batches,
         num_sanity_val_steps=0,  # the sanity pass would draw from the RNGs
         use_distributed_sampler=False,  # our samplers shard themselves
         default_root_dir=directory,

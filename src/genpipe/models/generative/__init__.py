@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import importlib
 
-from genpipe.config import family_names, validate
+from genpipe.config import (
+    GenerativeDataConfig,
+    ParameterError,
+    family_names,
+    validate,
+)
 from genpipe.models.generative._base import GenerativeModel
 
 
@@ -37,8 +42,27 @@ def validate_models(params: dict, names: list[str]) -> None:
         ParameterError: naming `parameters.<family>.model.<key>`.
     """
     for name in names:
-        validate(load_family(name).Config, params[name]["model"], (name, "model"))
+        check_block(name, params[name])
 
 
-__all__ = ["GenerativeModel", "build", "family_names", "load_family",
-           "validate_models"]
+def check_block(name: str, block: dict) -> None:
+    """Family `name`'s `model:` block, and its agreement with the `data:` block
+    (`GenerativeModel.check_data`).
+
+    Raises:
+        ParameterError: naming `parameters.<family>.model.<key>` or
+            `parameters.<family>.data.<key>`.
+    """
+    model = load_family(name)
+    config = validate(model.Config, block.get("model", {}), (name, "model"))
+    data = validate(GenerativeDataConfig, block.get("data", {}), (name, "data"))
+    problems = model.check_data(config, data)
+    if problems:
+        raise ParameterError(
+            f"{len(problems)} invalid parameter(s); nothing was run:\n" + "\n".join(
+                f"  parameters.{name}.data.{key}: {reason}"
+                for key, reason in problems.items()))
+
+
+__all__ = ["GenerativeModel", "build", "check_block", "family_names",
+           "load_family", "validate_models"]

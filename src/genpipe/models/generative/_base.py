@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from genpipe.config import ModelConfig
+from genpipe.config import GenerativeDataConfig, ModelConfig
 
 Classify = Callable[[torch.Tensor], np.ndarray]
 
@@ -32,7 +32,9 @@ class GenerativeModel(L.LightningModule):
     * `figures`: names of the family's own plots, drawn by `report` and logged
       as `<family>/<family>_<name>.png`;
     * `trainable`: False for models fitted in closed form or by EM in
-      `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs.
+      `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs;
+    * `curves`: the training terms drawn in the curves plot (at most three;
+      empty: `loss` and the first two others), e.g. a GAN's `d_loss`, `g_loss`.
     """
 
     Config: ClassVar[type[ModelConfig]] = ModelConfig
@@ -41,10 +43,19 @@ class GenerativeModel(L.LightningModule):
     samplers: ClassVar[tuple[str, ...]] = ()
     figures: ClassVar[tuple[str, ...]] = ()
     trainable: ClassVar[bool] = True
+    curves: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+
+    @classmethod
+    def check_data(cls, config: ModelConfig, data: GenerativeDataConfig
+                   ) -> dict[str, str]:
+        """Disagreements between the `model:` block and the `data:` block, as
+        `{data key: reason}` (e.g. a Bernoulli likelihood on 8-bit pixels);
+        reported as parameter errors before anything runs. None by default."""
+        return {}
 
     # --- what a family defines ------------------------------------------------
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -80,11 +80,13 @@ class SampleSnapshots(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._snap(trainer, pl_module)
 
+    # Tensors, not numpy arrays: Lightning and the engine load checkpoints with
+    # `torch.load(weights_only=True)`, which refuses pickled numpy arrays.
     def state_dict(self) -> dict:
-        return {"images": list(self.images)}
+        return {"images": [torch.from_numpy(images) for images in self.images]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.images = list(state_dict["images"])
+        self.images = [np.asarray(images) for images in state_dict["images"]]
 
     def stacked(self) -> np.ndarray:
         """epochs x n x 1 x 28 x 28 uint8 (0 epochs when snapshots are off)."""
@@ -113,6 +115,7 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         drawn after each epoch (trainable families that sample).
     """
     config = FamilyBlock.model_validate(params)
+    generative.check_block(family, params)
     seed_everything(seed, config.trainer.deterministic)
     model = generative.build(family, config.model)
     train_x, train_y = _images(train, config)
@@ -150,11 +153,13 @@ def _classifier(evaluator_model: dict[str, torch.Tensor], evaluator: dict,
     return lambda images: extractor(images, config.batch_size).probs
 
 
-def _curves(history: list, family: str) -> Figure:
+def _curves(history: list, family: str, chosen: tuple[str, ...] = ()) -> Figure:
     terms = sorted({key[len("train_"):] for row in history for key in row
                     if key.startswith("train_") and not key.endswith("_epoch")})
     rest = [term for term in terms if term != "loss"]
     shown = ("loss", *rest[:2]) if "loss" in terms else tuple(rest[:3])
+    if chosen:  # the family's own choice (`GenerativeModel.curves`)
+        shown = tuple(term for term in chosen if term in terms)
     return plots.curves_figure(history, f"{family}: training curves", shown)
 
 
@@ -179,7 +184,8 @@ def _training_samples(snapshots: np.ndarray, classify, family: str
     axes.set_title(f"{family}: samples over training (same noise); H = class "
                    f"entropy (ln 10 = {np.log(10):.2f})", fontsize=8)
     figure.tight_layout()
-    history = [{"value": value, "step": epoch + 1} for epoch, value in enumerate(entropies)]
+    history = [{"value": value, "step": epoch + 1}
+               for epoch, value in enumerate(entropies)]
     return {"snapshot_class_entropy": history}, figure
 
 
@@ -221,7 +227,7 @@ def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
     outputs = {"test_metrics": {**metrics, **reported},
                **{f"{name}_plot": figure for name, figure in figures.items()}}
     if history is not None:
-        outputs["curves_plot"] = _curves(history, family)
+        outputs["curves_plot"] = _curves(history, family, model.curves)
     if snapshots is not None:
         shots = snapshots["images"]
         if len(shots):
@@ -285,6 +291,6 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
         chunks = [_uint8(model.sample(min(EVAL_BATCH, n - i), sampler))
                   for i in range(0, n, EVAL_BATCH)]
     seconds = time.perf_counter() - start
-    speed = {"sampling_images_per_s": n / seconds}
+    cost = {f"sampling_{k}": v for k, v in model.sampling_cost(sampler).items()}
     return {"images": np.concatenate(chunks)}, {
-        **speed, **{f"sampling_{k}": v for k, v in model.sampling_cost(sampler).items()}}
+        "sampling_images_per_s": n / seconds, **cost}

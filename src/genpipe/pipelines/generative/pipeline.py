@@ -1,7 +1,7 @@
 """The generative template, instantiated once per family (its namespace).
 
     train      -> {ns}.model (weights), {ns}.mlflow_model (MLflow pytorch flavour),
-                  {ns}.history, {ns}.snapshots            [trainable; snapshots if it samples]
+                  {ns}.history [trainable], {ns}.snapshots [trainable, samples]
     evaluate   -> {ns}.test_metrics, {ns}.curves_plot, {ns}.<figure>_plot,
                   {ns}.samples_over_training_plot, {ns}.training_metrics
     reconstruct -> {ns}.reconstruction_metrics, {ns}.reconstructions_plot,

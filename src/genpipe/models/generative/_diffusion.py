@@ -1,0 +1,80 @@
+"""What the diffusion and score families share: a U-Net and its EMA copy.
+
+The trained network `net` takes the gradient steps; `ema` follows it as an
+exponential moving average of its weights (Ho et al. 2020, decay 0.9999 there)
+and is the one that samples. Both are submodules, so both are in the state
+dict: checkpointed, resumed bitwise and saved with the model.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from pydantic import Field
+
+from genpipe.config import ModelConfig
+from genpipe.diffusion.unet import UNet
+from genpipe.models.generative._base import GenerativeModel
+
+
+class UNetConfig(ModelConfig):
+    lr: float = Field(2e-4, gt=0, le=1)
+    channels: int = Field(32, ge=1)  # width at 28 x 28
+    channel_mults: tuple[int, ...] = Field((1, 2, 2), min_length=1, max_length=3)
+    blocks: int = Field(1, ge=1)  # residual blocks per level
+    attention_heads: int = Field(4, ge=0)  # at 7 x 7 (0: none)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    ema_decay: float = Field(0.999, ge=0, lt=1)
+    # Images of the forward/reverse-process strips and their columns.
+    strip_images: int = Field(8, ge=1, le=32)
+    strip_steps: int = Field(10, ge=2, le=30)
+    test_images: int = Field(1000, ge=1)  # for the test loss
+    progress_bar: bool = True  # tqdm over sampling steps
+
+
+class EMADiffusion(GenerativeModel):
+    """A U-Net family: `net` is trained, `ema` samples."""
+
+    reconstructs = False
+    samples = True
+
+    def __init__(self, config: UNetConfig, num_classes: int = 0):
+        super().__init__(config)
+        self.net = UNet(channels=config.channels, mults=config.channel_mults,
+                        blocks=config.blocks, heads=config.attention_heads,
+                        dropout=config.dropout, num_classes=num_classes)
+        self.ema = copy.deepcopy(self.net).requires_grad_(False)
+        self.register_buffer("ema_updates", torch.tensor(0, dtype=torch.long))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.net.parameters(), lr=self.config.lr,
+                                weight_decay=self.config.weight_decay)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """θ_ema ← d θ_ema + (1 − d) θ, with d warmed up as min(decay,
+        (1 + n)/(10 + n)) so the average forgets the random start quickly."""
+        n = self.ema_updates.item()
+        decay = min(self.config.ema_decay, (1 + n) / (10 + n))
+        for ema, live in zip(self.ema.parameters(), self.net.parameters(),
+                             strict=True):
+            ema.lerp_(live, 1 - decay)
+        for ema, live in zip(self.ema.buffers(), self.net.buffers(), strict=True):
+            ema.copy_(live)
+        self.ema_updates += 1
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        self.update_ema()  # after the optimizer step
+
+    def test_loss(self, x: torch.Tensor, batch_size: int) -> float:
+        """The training objective of the EMA network on the first `test_images`
+        (unconditional: labels are not passed to `test_metrics`)."""
+        x = x[: self.config.test_images]
+        total = sum(self.loss(c, None, net=self.ema)["loss"].item() * len(c)
+                    for c in x.split(batch_size))
+        return total / len(x)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None,
+             net: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError

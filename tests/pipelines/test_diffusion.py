@@ -1,0 +1,115 @@
+"""The ddpm and ncsn families through the generative template."""
+
+import numpy as np
+import torch
+from kedro.io import DataCatalog
+from kedro.runner import SequentialRunner
+
+from genpipe.pipelines.evaluation.nodes import compute_reference_stats
+from genpipe.pipelines.generative import family_pipelines
+from genpipe.pipelines.generative.nodes import train_family
+from tests.pipelines.test_evaluation import EVALUATION, EVALUATOR, _weights
+from tests.pipelines.test_generative import _split
+
+TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
+        "progress_bar": False, "strip_images": 3, "strip_steps": 4, "test_images": 16}
+MODELS = {"ddpm": {**TINY, "timesteps": 20, "ddim_steps": 4, "preview_steps": 2},
+          "ncsn": {**TINY, "num_scales": 3, "steps_per_level": 2,
+                   "preview_steps_per_level": 1}}
+
+
+def _block(tmp_path, family: str) -> dict:
+    return {"model": MODELS[family], "data": {"batch_size": 32},
+            "trainer": {"max_epochs": 2, "checkpoint_dir": str(tmp_path / family),
+                        "progress_bar": False, "log_every_n_steps": 1},
+            "num_samples": 20, "snapshot_samples": 4}
+
+
+def test_the_families_sample_with_named_samplers_and_do_not_reconstruct():
+    pipelines = family_pipelines()
+    ddpm, ncsn = pipelines["ddpm"], pipelines["ncsn"]
+    assert {"ddpm.ddpm.samples", "ddpm.ddim.samples", "ddpm.ddpm.metrics",
+            "ddpm.ddim.sampling_metrics", "ddpm.forward_process_plot",
+            "ddpm.reverse_process_plot", "ddpm.samples_over_training_plot",
+            "ddpm.curves_plot"} <= ddpm.all_outputs()
+    assert {"ncsn.langevin.metrics", "ncsn.langevin_denoised.metrics",
+            "ncsn.reverse_process_plot"} <= ncsn.all_outputs()
+    assert not any("reconstruction" in name for name in ddpm.all_outputs()
+                   | ncsn.all_outputs())
+
+
+def test_training_is_reproducible_with_the_ema_weights(tmp_path):
+    train, val = _split(64, 0), _split(16, 1)
+    first = train_family(train, val, _block(tmp_path, "ddpm"), 3, "cpu",
+                         family="ddpm")
+    again = train_family(train, val, _block(tmp_path / "again", "ddpm"), 3, "cpu",
+                         family="ddpm")
+    weights = first["model"]
+    assert any(key.startswith("ema.") for key in weights)
+    assert weights["ema_updates"].item() == 4  # 2 epochs of 2 batches
+    assert all(torch.equal(weights[key], again["model"][key]) for key in weights)
+    assert first["snapshots"]["images"].shape == (2, 4, 1, 28, 28)
+    assert np.array_equal(first["snapshots"]["images"], again["snapshots"]["images"])
+
+
+def test_both_pipelines_end_to_end(tmp_path):
+    weights = _weights()
+    train = _split(64, 0)
+    catalog = DataCatalog()
+    inputs = {
+        "mnist_train": train, "mnist_val": _split(16, 1), "mnist_test": _split(32, 2),
+        "params:ddpm": _block(tmp_path, "ddpm"),
+        "params:ncsn": _block(tmp_path, "ncsn"),
+        "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
+        "params:evaluation": EVALUATION, "evaluator_model": weights,
+        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
+                                                   EVALUATION, 0, "cpu"),
+    }
+    for name, value in inputs.items():
+        catalog[name] = value
+    pipelines = family_pipelines()
+    outputs = SequentialRunner().run(pipelines["ddpm"] + pipelines["ncsn"], catalog)
+    for namespace, nfe in (("ddpm.ddpm", 20), ("ddpm.ddim", 4),
+                           ("ncsn.langevin", 6), ("ncsn.langevin_denoised", 7)):
+        metrics = outputs[f"{namespace}.metrics"].load()
+        assert metrics["num_samples"] == 20 and metrics["fid"] > 0, namespace
+        speed = outputs[f"{namespace}.sampling_metrics"].load()
+        assert speed["sampling_nfe_per_image"] == nfe and \
+            speed["sampling_images_per_s"] > 0
+    assert outputs["ddpm.test_metrics"].load()["test_loss"] > 0
+    strip = outputs["ddpm.forward_process_plot"].load()
+    assert "forward process" in strip.axes[0].get_title()
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_bitwise_identical_weights(tmp_path,
+                                                                 monkeypatch):
+    """Stopped after the first epoch's checkpoint, then run again: the same
+    net, EMA weights, EMA step count and snapshots as an uninterrupted run."""
+    from genpipe.models.generative.ddpm import DDPM
+
+    train, val = _split(64, 0), _split(16, 1)
+    straight = train_family(train, val, _block(tmp_path / "straight", "ddpm"), 3,
+                            "cpu", family="ddpm")
+
+    def stop(self):
+        if self.current_epoch == 1:
+            raise Killed
+
+    block = _block(tmp_path / "resumed", "ddpm")
+    with monkeypatch.context() as patch:
+        patch.setattr(DDPM, "on_train_epoch_start", stop, raising=False)
+        try:
+            train_family(train, val, block, 3, "cpu", family="ddpm")
+        except Killed:
+            pass
+        else:
+            raise AssertionError("the run was not interrupted")
+    resumed = train_family(train, val, block, 3, "cpu", family="ddpm")
+    weights = straight["model"]
+    assert all(torch.equal(weights[k], resumed["model"][k]) for k in weights)
+    assert np.array_equal(straight["snapshots"]["images"],
+                          resumed["snapshots"]["images"])
