@@ -23,6 +23,11 @@ CI_MIN_ACCURACY = 0.85
 # Metrics that measure the machine, not the model (SB3's `time/fps`, ...).
 WALL_CLOCK = ("seconds", "per_second", "/time/fps", "/time/time_elapsed")
 
+# One `kedro run --env ci` of every pipeline (all 22 generative families too)
+# overran 10 min on a 2-core CPU shared with a `base` run: this guards against
+# hangs with room for a loaded machine.
+KEDRO_TIMEOUT_S = 1500
+
 pytestmark = pytest.mark.slow
 
 
@@ -45,7 +50,7 @@ def _kedro_run(project: Path, mirror: Path, *args: str) -> subprocess.CompletedP
     env = {**os.environ, "GENPIPE_DATA_MIRROR": str(mirror)}
     env.pop("MLFLOW_TRACKING_URI", None)  # the project's own mlflow.yml decides
     return subprocess.run([str(KEDRO), "run", "--env", "ci", *args], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=env, capture_output=True, text=True, timeout=KEDRO_TIMEOUT_S)
 
 
 def _only_run(project: Path) -> mlflow.entities.Run:
