@@ -126,17 +126,15 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
                                 num_workers=config.data.num_workers)
         history = MetricHistory()
         callbacks = [history]
-        if model.samples:
-            snapshots = SampleSnapshots(config.snapshot_samples, seed)
+        snapshots = SampleSnapshots(config.snapshot_samples, seed)
+        if model.samples and config.snapshot_samples:
             callbacks.append(snapshots)
         fit(model, data, config.trainer, device=device, family=family,
             run_fingerprint=fingerprint(family, config, seed, len(train_x)),
             callbacks=callbacks)
         outputs["history"] = history.history
-        if model.samples:
-            stacked = snapshots.stacked() if config.snapshot_samples else \
-                np.zeros((0, 0, 1, 28, 28), np.uint8)
-            outputs["snapshots"] = {"images": stacked}
+        if model.samples:  # no epochs drawn when snapshots are off
+            outputs["snapshots"] = {"images": snapshots.stacked()}
     model.to(torch_device(device)).eval()
     model.after_fit(train_x.to(model.device), EVAL_BATCH)
     weights = {key: value.detach().cpu() for key, value in model.state_dict().items()}
