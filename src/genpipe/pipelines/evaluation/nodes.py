@@ -12,8 +12,9 @@ from genpipe.evaluation.extractor import build_extractor
 from genpipe.training import seed_everything, torch_device
 
 
-def _extractor(weights: dict[str, torch.Tensor], evaluator: dict,
-               config: EvaluationConfig, device: str):
+def evaluator_extractor(weights: dict[str, torch.Tensor], evaluator: dict,
+                        config: EvaluationConfig, device: str):
+    """The evaluator's feature extractor (features and class posterior)."""
     model_config = EvaluatorConfig.model_validate(evaluator).model
     return build_extractor(config.extractor, weights, model_config,
                            torch_device(device))
@@ -40,7 +41,7 @@ def compute_reference_stats(evaluator_model: dict[str, torch.Tensor], real: dict
     images = scoring.as_images(real)
     size = min(config.reference_size, len(images))
     chosen = np.sort(np.random.default_rng(seed).permutation(len(images))[:size])
-    extractor = _extractor(evaluator_model, evaluator, config, device)
+    extractor = evaluator_extractor(evaluator_model, evaluator, config, device)
     return scoring.reference_statistics(extractor, images[chosen], config.batch_size)
 
 
@@ -66,7 +67,7 @@ def evaluate_samples(samples, evaluator_model: dict[str, torch.Tensor],
     config = EvaluationConfig.model_validate(params)
     seed_everything(seed)
     images = scoring.as_images(samples)[: config.num_samples]
-    extractor = _extractor(evaluator_model, evaluator, config, device)
+    extractor = evaluator_extractor(evaluator_model, evaluator, config, device)
     metrics = scoring.score(extractor, images, reference_stats,
                             batch_size=config.batch_size, is_splits=config.is_splits,
                             k=config.pr_k)

@@ -18,13 +18,13 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from genpipe import plots
-from genpipe.config import EvaluationConfig, EvaluatorConfig, FamilyBlock
+from genpipe.config import EvaluationConfig, FamilyBlock
 from genpipe.evaluation import metrics as sample_metrics
 from genpipe.evaluation import scoring
-from genpipe.evaluation.extractor import build_extractor
 from genpipe.models import generative
 from genpipe.models.generative import GenerativeModel
 from genpipe.models.mnist_classifier import to_tensors
+from genpipe.pipelines.evaluation.nodes import evaluator_extractor
 from genpipe.training import fit, seed_everything, torch_device
 from genpipe.training.data import TensorDataModule
 from genpipe.training.engine import MetricHistory, fingerprint
@@ -145,9 +145,7 @@ def _classifier(evaluator_model: dict[str, torch.Tensor], evaluator: dict,
                 evaluation: dict, device: str):
     """The evaluator's class posterior: images -> N x 10 numpy."""
     config = EvaluationConfig.model_validate(evaluation)
-    extractor = build_extractor(config.extractor, evaluator_model,
-                                EvaluatorConfig.model_validate(evaluator).model,
-                                torch_device(device))
+    extractor = evaluator_extractor(evaluator_model, evaluator, config, device)
     return lambda images: extractor(images, config.batch_size).probs
 
 
