@@ -50,7 +50,8 @@ def _kedro_run(project: Path, mirror: Path, *args: str) -> subprocess.CompletedP
     env = {**os.environ, "GENPIPE_DATA_MIRROR": str(mirror)}
     env.pop("MLFLOW_TRACKING_URI", None)  # the project's own mlflow.yml decides
     return subprocess.run([str(KEDRO), "run", "--env", "ci", *args], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=KEDRO_TIMEOUT_S)
+                          env=env, capture_output=True, text=True,
+                          timeout=KEDRO_TIMEOUT_S)
 
 
 def _only_run(project: Path) -> mlflow.entities.Run:

@@ -112,16 +112,19 @@ def test_wgan_gp_critic_loss_adds_lambda_times_the_penalty():
 
 
 # --- the constraints and networks ----------------------------------------------------
-def _datamodule(n: int = 96, batch_size: int = 16, seed: int = 0) -> TensorDataModule:
-    """Bars at random places (a horizontal and a vertical one), labels i % 10."""
+def _datamodule(n: int = 96, batch_size: int = 16, seed: int = 0,
+                labelled: bool = False) -> TensorDataModule:
+    """Bars at random places (a horizontal and a vertical one), labels i % 10;
+    `labelled`: the horizontal bar's row is the label's, 4 + 2 · label."""
     generator = torch.Generator().manual_seed(seed)
     images = torch.zeros(n, 1, 28, 28)
-    for image, (row, col) in zip(images, torch.randint(4, 21, (n, 2),
-                                                      generator=generator),
-                                 strict=True):
+    labels = torch.arange(n) % 10
+    rows, cols = torch.randint(4, 21, (n, 2), generator=generator).T
+    if labelled:
+        rows = 4 + 2 * labels
+    for image, row, col in zip(images, rows, cols, strict=True):
         image[0, row:row + 3, 4:24] = 1
         image[0, 4:24, col:col + 3] = 1
-    labels = torch.arange(n) % 10
     return TensorDataModule((images, labels), (images[:32], labels[:32]),
                             batch_size=batch_size, seed=seed)
 
@@ -202,11 +205,25 @@ def _mean_image_error(model, data: torch.Tensor) -> float:
     return (samples.mean(0) - data.mean(0)).pow(2).mean().item()
 
 
+def _bar_rows(model) -> list[int]:
+    """Per label, the first row of the brightest 3-row band of its samples' mean."""
+    model.eval()
+    with torch.no_grad():
+        torch.manual_seed(0)
+        labels = torch.arange(10).repeat_interleave(20)
+        samples = model.sample(len(labels), labels=labels)
+    model.train()
+    rows = samples.view(10, 20, 28, 28).mean((1, 3))  # label x row intensity
+    bands = rows.unfold(1, 3, 1).sum(2)  # label x band start
+    return bands.argmax(1).tolist()
+
+
 @pytest.mark.parametrize("family", GANS)
 def test_each_family_learns_the_tiny_set(family, tmp_path):
     """The mean sample moves onto the mean training image (bars: a cross-hatch),
-    closer than a black image is: the bars themselves were learned."""
-    data = _datamodule(n=128, batch_size=32)
+    closer than a black image is: the bars themselves were learned. The cGAN
+    also draws each label's horizontal bar in the label's rows."""
+    data = _datamodule(n=128, batch_size=32, labelled=family == "cgan")
     images = data.splits["train"].tensors[0]
     torch.manual_seed(3)
     before = _mean_image_error(build(family, {**TINY, "channels": 8}), images)
@@ -217,6 +234,8 @@ def test_each_family_learns_the_tiny_set(family, tmp_path):
     after = _mean_image_error(model, images)
     blank = images.mean(0).pow(2).mean().item()  # all-black "samples"
     assert after < 0.5 * before and after < 0.3 * blank, (before, after, blank)
+    if family == "cgan":  # and each label draws its own horizontal bar
+        assert _bar_rows(model) == [4 + 2 * label for label in range(10)]
     logged = trainer.callback_metrics
     assert {"train_d_loss", "train_g_loss", "val_d_loss"} <= set(logged)
     if family.startswith("wgan"):

@@ -100,27 +100,61 @@ def _norm(kind: str, channels: int, size: int) -> nn.Module:
     return nn.Identity()
 
 
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose scale and shift are looked up per class (de Vries et
+    al., 2017; the generator of Miyato & Koyama, 2018): γ_y ⊙ x̂ + β_y, starting
+    at γ = 1, β = 0. Unconditional (`num_classes` 0): plain batch norm."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=not num_classes)
+        self.scale = self.shift = None
+        if num_classes:
+            self.scale = nn.Embedding(num_classes, channels)
+            self.shift = nn.Embedding(num_classes, channels)
+            nn.init.ones_(self.scale.weight)
+            nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.norm(x)
+        if self.scale is None:
+            return x
+        return self.scale(y)[:, :, None, None] * x + self.shift(y)[:, :, None, None]
+
+
 class Generator(nn.Module):
-    """DCGAN-style: z (+ label embedding) -> 2C x 7 x 7 -> C x 14 x 14 -> 1 x 28 x 28,
-    transposed convolutions with batch norm and ReLU, tanh output in [−1, 1]."""
+    """DCGAN-style: z -> 2C x 7 x 7 -> C x 14 x 14 -> 1 x 28 x 28, transposed
+    convolutions with batch norm and ReLU, tanh output in [−1, 1].
+
+    Conditional (`num_classes` > 0): the label enters twice, as a one-hot code
+    (a learnable embedding starting at the identity) concatenated to z, and as
+    the class-wise scale and shift of both batch norms
+    (`ConditionalBatchNorm2d`, as in Miyato & Koyama's generator). A dense
+    64-d label embedding concatenated to z, the first design, swamped z: G drew
+    one image per class whatever z was (per-class pixel std 0.03, against 0.15
+    for the unconditional G).
+    """
 
     def __init__(self, latent_dim: int, channels: int, num_classes: int = 0):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         c2 = 2 * channels
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
+        if self.embed is not None:
+            nn.init.eye_(self.embed.weight)
         self.project = nn.Sequential(
-            nn.Linear(latent_dim * (2 if num_classes else 1), c2 * 7 * 7, bias=False),
-            nn.BatchNorm1d(c2 * 7 * 7), nn.ReLU())
-        self.body = nn.Sequential(
-            nn.Unflatten(1, (c2, 7, 7)),
-            nn.ConvTranspose2d(c2, channels, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(channels), nn.ReLU(),
-            nn.ConvTranspose2d(channels, 1, 4, 2, 1), nn.Tanh())
+            nn.Linear(latent_dim + num_classes, c2 * 7 * 7, bias=False),
+            nn.Unflatten(1, (c2, 7, 7)))
+        self.norm1 = ConditionalBatchNorm2d(c2, num_classes)
+        self.up1 = nn.ConvTranspose2d(c2, channels, 4, 2, 1, bias=False)
+        self.norm2 = ConditionalBatchNorm2d(channels, num_classes)
+        self.up2 = nn.ConvTranspose2d(channels, 1, 4, 2, 1)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
-            z = torch.cat([z, self.embed(y)], dim=1)
-        return self.body(self.project(z))
+            z = torch.cat([z, self.embed(y)], 1)
+        h = F.relu(self.norm1(self.project(z), y))
+        h = F.relu(self.norm2(self.up1(h), y))
+        return torch.tanh(self.up2(h))
 
 
 class Discriminator(nn.Module):
