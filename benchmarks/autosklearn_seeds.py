@@ -1,7 +1,7 @@
 """auto-sklearn on the course split over several seeds: how much is luck?
 
     python benchmarks/autosklearn_seeds.py [--seeds 1,42,7] [--budget 120]
-                                           [--resampling holdout]
+                                           [--resampling holdout] [--n-jobs 1]
 
 Runs the `automl` pipeline's auto-sklearn search (its bridge, its isolated
 Python 3.9 environment: `make automl-env`) on the ingested Breast Cancer split
@@ -30,18 +30,20 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,42,7")
     parser.add_argument("--budget", type=int, help="seconds (default: base)")
     parser.add_argument("--resampling", choices=["holdout", "cv"])
+    parser.add_argument("--n-jobs", type=int, help="parallel runs (default: base)")
     args = parser.parse_args()
     params = yaml.safe_load((ROOT / "conf/base/parameters_automl.yml").read_text())
     ask = AutomlConfig.model_validate(params["automl"]).autosklearn
     budget = args.budget or ask.time_left_for_this_task
     resampling = args.resampling or ask.resampling_strategy
+    n_jobs = args.n_jobs or ask.n_jobs
     data = ROOT / "data" / "02_intermediate"
     frames = [pd.read_parquet(data / f"breast_cancer_{split}.parquet")
               for split in ("train", "test")]
     (X, y), (X_test, y_test) = [(f.drop(columns=["target"]).to_numpy(),
                                  f["target"].to_numpy()) for f in frames]
     print(f"auto-sklearn, {budget} s budget, {ask.per_run_time_limit} s per run, "
-          f"{resampling}, course split ({len(y)} train / {len(y_test)} test)\n")
+          f"{resampling}, {n_jobs} job(s), course split ({len(y)} train / {len(y_test)} test)\n")
     print(f"{'seed':>6} {'test acc':>9} {'ROC AUC':>8} {'pipelines':>10} "
           f"{'best val':>9} {'wall s':>7}")
     accuracies = []
@@ -49,7 +51,7 @@ def main() -> None:
         result = run_autosklearn(
             X, y, X_test, time_left_for_this_task=budget,
             per_run_time_limit=min(ask.per_run_time_limit, budget),
-            seed=seed, memory_limit_mb=ask.memory_limit_mb, n_jobs=ask.n_jobs,
+            seed=seed, memory_limit_mb=ask.memory_limit_mb, n_jobs=n_jobs,
             ensemble_size=ask.ensemble_size, resampling_strategy=resampling,
             folds=ask.folds, python=ask.python, dataset_name="breast_cancer")
         scores = classification_metrics(y_test, result.test_proba)
