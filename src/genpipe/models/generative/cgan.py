@@ -1,7 +1,8 @@
 """Conditional GAN (Mirza & Osindero, 2014): G(z, y) and D(x, y).
 
-G sees the label as an embedding concatenated to z; D is a projection
-discriminator (Miyato & Koyama, 2018), l(x, y) = w·φ(x) + e_y·φ(x). Trained with
+G sees the label as a one-hot code beside z and as class-wise batch-norm scale
+and shift (`_gan.Generator`); D is a projection discriminator (Miyato & Koyama,
+2018), l(x, y) = w·φ(x) + e_y·φ(x). Trained with
 the GAN losses (non-saturating G by default). `report` draws the 10 x 10 grid
 with one row per class and measures the evaluator's accuracy on conditional
 samples: does the digit drawn for label y get classified as y?
