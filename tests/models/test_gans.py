@@ -12,6 +12,7 @@ from lightning.pytorch.callbacks import Callback
 from genpipe.config import ParameterError, TrainerConfig
 from genpipe.models.generative import build, validate_models
 from genpipe.models.generative._gan import (
+    ConditionalBatchNorm2d,
     clip_weights,
     critic_loss,
     discriminator_loss,
@@ -153,6 +154,26 @@ def test_clipping_keeps_every_critic_weight_in_the_box(tmp_path):
     assert (weights.abs() == 0.01).float().mean() > 0.5  # the clip was active
     generator = torch.cat([p.flatten() for p in model.generator.parameters()])
     assert generator.abs().max() > 0.01  # G is not clipped
+
+
+def test_conditional_batch_norm_is_the_class_affine_of_batch_norm():
+    """γ_y ⊙ x̂ + β_y with x̂ the batch-normalized input, by hand; it starts as
+    plain batch norm (γ = 1, β = 0)."""
+    torch.manual_seed(0)
+    norm = ConditionalBatchNorm2d(2, num_classes=3)
+    x, y = torch.randn(4, 2, 3, 3), torch.tensor([0, 2, 2, 1])
+    mean = x.mean((0, 2, 3), keepdim=True)
+    var = x.var((0, 2, 3), unbiased=False, keepdim=True)
+    normalized = (x - mean) / torch.sqrt(var + 1e-5)
+    torch.testing.assert_close(norm(x, y), normalized)
+    scale = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])  # class x channel
+    shift = torch.tensor([[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]])
+    with torch.no_grad():
+        norm.scale.weight.copy_(scale)
+        norm.shift.weight.copy_(shift)
+    expected = torch.stack([normalized[i] * scale[y[i]].view(2, 1, 1)
+                            + shift[y[i]].view(2, 1, 1) for i in range(4)])
+    torch.testing.assert_close(norm(x, y), expected)
 
 
 def test_conditional_generator_shapes_and_labels():
