@@ -43,7 +43,8 @@ def main() -> None:
     (X, y), (X_test, y_test) = [(f.drop(columns=["target"]).to_numpy(),
                                  f["target"].to_numpy()) for f in frames]
     print(f"auto-sklearn, {budget} s budget, {ask.per_run_time_limit} s per run, "
-          f"{resampling}, {n_jobs} job(s), course split ({len(y)} train / {len(y_test)} test)\n")
+          f"{resampling}, {n_jobs} job(s), course split ({len(y)} train / "
+          f"{len(y_test)} test)\n")
     print(f"{'seed':>6} {'test acc':>9} {'ROC AUC':>8} {'pipelines':>10} "
           f"{'best val':>9} {'wall s':>7}")
     accuracies = []

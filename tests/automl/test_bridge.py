@@ -123,13 +123,16 @@ def test_overrunning_search_is_killed(tmp_path):
 
 
 @pytest.mark.slow
-def test_real_autosklearn_run_in_the_isolated_environment():
-    """Needs `make automl-env` (make test builds it): fails, never skips."""
+@pytest.mark.parametrize("resampling", ["holdout", "cv"])
+def test_real_autosklearn_run_in_the_isolated_environment(resampling):
+    """Needs `make automl-env` (make test builds it): fails, never skips. With
+    `cv`, auto-sklearn describes each ensemble member per fold."""
     X, y = load_breast_cancer(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=42, stratify=y)
     result = run_autosklearn(X_train, y_train, X_test, time_left_for_this_task=30,
-                             per_run_time_limit=10, seed=1)
+                             per_run_time_limit=10, seed=1,
+                             resampling_strategy=resampling, folds=3)
     assert result.versions["python"].startswith("3.9.")
     assert result.versions["autosklearn"] == "0.15.0"
     assert result.test_proba.shape == (len(y_test),)

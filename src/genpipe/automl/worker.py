@@ -61,14 +61,16 @@ def _cv_rows(automl) -> list:
 def _ensemble_rows(automl) -> tuple:
     rows = []
     for model_id, entry in automl.show_models().items():
+        # cv: one fitted pipeline per fold, all of the same configuration
+        parts = entry["estimators"][0] if "estimators" in entry else entry
         rows.append({
             "model_id": int(model_id),
             "rank": int(entry["rank"]),
             "ensemble_weight": float(entry["ensemble_weight"]),
             "cost": float(entry["cost"]),
-            "classifier": _name(entry["classifier"]),
-            "feature_preprocessor": _name(entry["feature_preprocessor"]),
-            "data_preprocessor": _name(entry["data_preprocessor"]),
+            "classifier": _name(parts["classifier"]),
+            "feature_preprocessor": _name(parts["feature_preprocessor"]),
+            "data_preprocessor": _name(parts["data_preprocessor"]),
         })
     rows.sort(key=lambda row: (row["rank"], row["model_id"]))
     weights = [{"weight": float(weight), "config": _plain(dict(model.config))}
