@@ -309,5 +309,15 @@ def test_training_is_seeded_and_resumes_bitwise(family, tmp_path):
 def test_a_non_finite_loss_stops_training_naming_the_term(tmp_path):
     data = _datamodule()
     data.splits["train"].tensors[0][:] = float("nan")
-    with pytest.raises(NonFiniteLossError, match=r"gan: d_loss became nan"):
-        _fit("gan", tmp_path, 2, {}, data)
+    with pytest.raises(NonFiniteLossError,
+                       match=r"gan: d_loss became nan.*Lower the learning rate\.$"):
+        _fit("gan", tmp_path, 2, {}, data)  # no clipping advice: manual optimization
+
+
+def test_gradient_clipping_is_refused_under_manual_optimization(tmp_path):
+    config = TrainerConfig(max_epochs=1, checkpoint_dir=str(tmp_path),
+                           gradient_clip_val=1.0)
+    with pytest.raises(ParameterError,
+                       match=r"parameters\.wgan\.trainer\.gradient_clip_val"):
+        fit(build("wgan", TINY), _datamodule(), config, device="cpu",
+            family="wgan", run_fingerprint="x", log_to_mlflow=False)

@@ -31,7 +31,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
 from pydantic import BaseModel
 
-from genpipe.config import TrainerConfig
+from genpipe.config import ParameterError, TrainerConfig
 from genpipe.io import atomic_write_bytes
 from genpipe.training.device import resolve_device
 from genpipe.training.seed import rng_state, set_rng_state
@@ -87,11 +87,13 @@ class FiniteLossCallback(Callback):
                 last = self.checkpoint_dir / LAST
                 kept = f"last good checkpoint: {last}" if last.is_file() else \
                     "no checkpoint was written yet"
+                # Lightning clips gradients only under automatic optimization.
+                remedy = "Lower the learning rate or set trainer.gradient_clip_val." \
+                    if pl_module.automatic_optimization else "Lower the learning rate."
                 raise NonFiniteLossError(
                     f"{self.family}: {name} became {value.item()} at epoch "
                     f"{trainer.current_epoch}, step {trainer.global_step} "
-                    f"(batch {batch_idx}); {kept}. Lower the learning rate or "
-                    "set trainer.gradient_clip_val.")
+                    f"(batch {batch_idx}); {kept}. {remedy}")
 
 
 class MetricHistory(Callback):
@@ -183,6 +185,11 @@ def fit(
         log_to_mlflow: Log metrics into the active MLflow run; off for repeats
             (seeds, trials) whose curves would pile onto one metric history.
     """
+    if config.gradient_clip_val is not None and not module.automatic_optimization:
+        raise ParameterError(
+            f"parameters.{family}.trainer.gradient_clip_val: {family} steps its "
+            "optimizers itself (manual optimization), where Lightning does not "
+            "clip gradients; remove it")
     accelerator, devices = resolve_device(device, config.devices)
     directory = Path(config.checkpoint_dir)
     ckpt_path = _resume_path(directory, run_fingerprint, config.max_epochs) \
