@@ -134,10 +134,8 @@ def test_same_seed_gives_identical_weights(tmp_path):
 
 def test_ties_in_val_acc_go_to_the_lower_val_loss():
     model = GNN(PAPER["gcn"], 8, NUM_CLASSES)
-    model._keep_if_best(0.8, 0.5)
-    model._keep_if_best(0.8, 0.4)
-    model._keep_if_best(0.8, 0.6)
-    model._keep_if_best(0.7, 0.1)
+    for val_acc, val_loss in ((0.8, 0.5), (0.8, 0.4), (0.8, 0.6), (0.7, 0.1)):
+        model.keep_if_best((val_acc, -val_loss))
     assert (model.best_val_acc, model.best_val_loss) == (0.8, 0.4)
 
 

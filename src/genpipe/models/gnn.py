@@ -4,7 +4,7 @@ GCN after Kipf & Welling (2017), GAT after Veličković et al. (2018), both buil
 from PyTorch Geometric's `GCNConv` / `GATConv`. Training is full-batch: every
 step sees the whole graph and the loss is taken on `train_mask`. Model
 selection uses `val_mask` only: the module keeps the weights of its best
-validation epoch (`best_state`), and `restore_best` loads them; the test mask
+validation epoch (`BestWeights`), and `restore_best` loads them; the test mask
 is read only by `accuracies`.
 """
 
@@ -21,6 +21,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv
 
 from genpipe.config import GNNConfig
+from genpipe.training.best import BestWeights
 
 PAPER: dict[str, GNNConfig] = {
     # Kipf & Welling (2017), Sec. 5.2: 16 hidden units, dropout 0.5,
@@ -74,14 +75,12 @@ def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(-1) == y).float().mean()
 
 
-class GNN(L.LightningModule):
+class GNN(BestWeights, L.LightningModule):
     """Two-layer GCN or GAT trained full-batch on one PyG `Data` graph.
 
-    Attributes:
-        best_state: CPU copy of the state dict of the best validation epoch
-            (highest `val_acc`, ties broken by lower `val_loss`), or None before
-            the first validation.
-        best_val_acc, best_val_loss, best_epoch: That epoch's numbers.
+    Keeps the weights of its best validation epoch (`BestWeights`): highest
+    `val_acc`, ties broken by lower `val_loss`; `best_val_acc`,
+    `best_val_loss` and `best_epoch` are that epoch's numbers.
     """
 
     def __init__(self, config: GNNConfig, num_features: int, num_classes: int):
@@ -91,10 +90,14 @@ class GNN(L.LightningModule):
         self.conv1, self.conv2, self.embed_dim = arch.layers(config, num_features,
                                                              num_classes)
         self.activation = arch.activation
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.best_val_acc = float("-inf")
-        self.best_val_loss = float("inf")
-        self.best_epoch = -1
+
+    @property
+    def best_val_acc(self) -> float:
+        return self.best_score[0] if self.best_score else float("-inf")
+
+    @property
+    def best_val_loss(self) -> float:
+        return -self.best_score[1] if self.best_score else float("inf")
 
     def embed(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         """The first layer's output after its activation (N x `embed_dim`).
@@ -135,26 +138,7 @@ class GNN(L.LightningModule):
         self.log("val_loss", loss, on_epoch=True, batch_size=1, prog_bar=True)
         self.log("val_acc", acc, on_epoch=True, batch_size=1, prog_bar=True)
         if not self.trainer.sanity_checking:
-            self._keep_if_best(acc.item(), loss.item())
-
-    def _keep_if_best(self, val_acc: float, val_loss: float) -> None:
-        better = val_acc > self.best_val_acc or (
-            val_acc == self.best_val_acc and val_loss < self.best_val_loss)
-        if better:
-            self.best_state = {k: v.detach().to("cpu", copy=True)
-                               for k, v in self.state_dict().items()}
-            self.best_val_acc, self.best_val_loss = val_acc, val_loss
-            self.best_epoch = self.current_epoch
-
-    def restore_best(self) -> None:
-        """Loads the weights of the best validation epoch into the model.
-
-        Raises:
-            RuntimeError: If no validation epoch has run yet.
-        """
-        if self.best_state is None:
-            raise RuntimeError("restore_best: no validation epoch has run yet")
-        self.load_state_dict(self.best_state)
+            self.keep_if_best((acc.item(), -loss.item()))
 
     @torch.no_grad()
     def accuracies(self, data: Data) -> dict[str, float]:
@@ -174,21 +158,6 @@ class GNN(L.LightningModule):
         return {f"{split}_acc": _accuracy(logits[mask], y[mask]).item()
                 for split in ("train", "val", "test")
                 if (mask := getattr(data, f"{split}_mask", None)) is not None}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # A resumed run must keep selecting among *all* epochs, not only those
-        # after the resume.
-        if self.best_state is not None:
-            checkpoint["gnn_best"] = {
-                "state": self.best_state, "val_acc": self.best_val_acc,
-                "val_loss": self.best_val_loss, "epoch": self.best_epoch}
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        if "gnn_best" in checkpoint:
-            best = checkpoint["gnn_best"]
-            self.best_state = best["state"]
-            self.best_val_acc, self.best_val_loss = best["val_acc"], best["val_loss"]
-            self.best_epoch = best["epoch"]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         # Adam with L2 added to the gradient (torch's coupled `weight_decay`), as

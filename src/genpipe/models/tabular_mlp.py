@@ -3,7 +3,7 @@ explains: IG needs gradients, which a tree ensemble does not have).
 
 One logit out, P(class 1) = sigmoid(logit); trained with binary cross-entropy
 through the shared engine. Model selection uses a validation split of the
-training data (`best_state`, as in `genpipe.models.gnn`); the test split is
+training data (`genpipe.training.best.BestWeights`); the test split is
 only ever scored.
 """
 
@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genpipe.config import TabularMLPConfig
+from genpipe.training.best import BestWeights
 
 
 class Standardizer:
@@ -34,8 +35,9 @@ class Standardizer:
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
 
-class TabularMLP(L.LightningModule):
-    """Linear-ReLU-Dropout blocks of `config.hidden` widths, then one logit."""
+class TabularMLP(BestWeights, L.LightningModule):
+    """Linear-ReLU-Dropout blocks of `config.hidden` widths, then one logit;
+    keeps the weights of its lowest validation loss (`BestWeights`)."""
 
     def __init__(self, config: TabularMLPConfig, num_features: int):
         super().__init__()
@@ -46,9 +48,6 @@ class TabularMLP(L.LightningModule):
             layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(config.dropout)]
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.best_val_loss = float("inf")
-        self.best_epoch = -1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The logit of class 1, shape (N,)."""
@@ -72,21 +71,7 @@ class TabularMLP(L.LightningModule):
         self._step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
-        val_loss = float(self.trainer.callback_metrics["val_loss"])
-        if val_loss < self.best_val_loss:
-            self.best_state = {k: v.detach().to("cpu", copy=True)
-                               for k, v in self.state_dict().items()}
-            self.best_val_loss, self.best_epoch = val_loss, self.current_epoch
-
-    def restore_best(self) -> None:
-        """Loads the weights of the lowest validation loss.
-
-        Raises:
-            RuntimeError: If no validation epoch has run yet.
-        """
-        if self.best_state is None:
-            raise RuntimeError("restore_best: no validation epoch has run yet")
-        self.load_state_dict(self.best_state)
+        self.keep_if_best((-float(self.trainer.callback_metrics["val_loss"]),))
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> np.ndarray:
