@@ -90,6 +90,26 @@ def test_contractive_penalty_equals_the_autograd_jacobian_norm():
     assert exact.item() == pytest.approx(torch.stack(norms).mean().item(), rel=1e-5)
 
 
+@pytest.mark.parametrize(("family", "params", "term", "weight"), [
+    ("ae", {}, None, 0.0),
+    ("sparse_ae", {"beta": 0.3}, "sparsity_kl", 0.3),
+    ("cae", {"lam": 0.2}, "jacobian_frobenius2", 0.2),
+])
+def test_autoencoder_loss_is_the_mse_plus_the_weighted_code_penalty(
+        family, params, term, weight):
+    torch.manual_seed(0)
+    model = build(family, {"latent_dim": 7, **params})
+    x = torch.rand(4, 1, 28, 28)
+    terms = model.loss(x, torch.zeros(4, dtype=torch.long))
+    assert terms["mse"].item() == pytest.approx(
+        F.mse_loss(model.reconstruct(x), x).item())
+    penalty = terms[term].item() if term else 0.0
+    assert terms["loss"].item() == pytest.approx(terms["mse"].item() + weight * penalty)
+    if term == "sparsity_kl":
+        assert terms[term].item() == pytest.approx(
+            sparsity_kl(0.05, model.encode(x)).item(), rel=1e-6)
+
+
 def test_k_sparse_keeps_the_top_k_and_backpropagates_through_them_only():
     z = torch.tensor([[3.0, 1.0, 2.0, 5.0], [0.0, -1.0, 4.0, 2.0]])
     assert top_k_mask(z, 2).tolist() == [[1, 0, 0, 1], [0, 0, 1, 1]]

@@ -47,9 +47,17 @@ class AutoEncoder(GenerativeModel):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    def code_penalty(self, h: torch.Tensor
+                     ) -> tuple[torch.Tensor | float, dict[str, torch.Tensor]]:
+        """The regulariser on the code h that the loss adds to the MSE (weight
+        included), and the terms to log; none here (sparse, contractive AEs)."""
+        return 0.0, {}
+
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        mse = F.mse_loss(self.reconstruct(x), x)
-        return {"loss": mse, "mse": mse}
+        h = self.encode(x)
+        mse = F.mse_loss(self.decode(h), x)
+        penalty, terms = self.code_penalty(h)
+        return {"loss": mse + penalty, "mse": mse, **terms}
 
 
 MODEL = AutoEncoder

@@ -8,7 +8,6 @@ is the KL divergence between Bernoulli(ρ) and Bernoulli(ρ̂).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
@@ -37,12 +36,10 @@ class SparseAutoEncoder(AutoEncoder):
     def code_activation(self) -> nn.Module:
         return nn.Sigmoid()
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.encode(x)
-        mse = F.mse_loss(self.decode(h), x)
+    def code_penalty(self, h):
         sparsity = sparsity_kl(self.config.rho, h)
-        return {"loss": mse + self.config.beta * sparsity, "mse": mse,
-                "sparsity_kl": sparsity, "mean_activation": h.mean()}
+        return self.config.beta * sparsity, {"sparsity_kl": sparsity,
+                                             "mean_activation": h.mean()}
 
 
 MODEL = SparseAutoEncoder
