@@ -2,14 +2,11 @@
 
 import numpy as np
 import torch
-from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
-from genpipe.pipelines.evaluation.nodes import compute_reference_stats
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import train_family
-from tests.pipelines.test_evaluation import EVALUATION, EVALUATOR, _weights
-from tests.pipelines.test_generative import _split
+from tests.pipelines.test_generative import _split, family_catalog
 
 TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
         "progress_bar": False, "strip_images": 3, "strip_steps": 4, "test_images": 16}
@@ -53,20 +50,8 @@ def test_training_is_reproducible_with_the_ema_weights(tmp_path):
 
 
 def test_both_pipelines_end_to_end(tmp_path):
-    weights = _weights()
-    train = _split(64, 0)
-    catalog = DataCatalog()
-    inputs = {
-        "mnist_train": train, "mnist_val": _split(16, 1), "mnist_test": _split(32, 2),
-        "params:ddpm": _block(tmp_path, "ddpm"),
-        "params:ncsn": _block(tmp_path, "ncsn"),
-        "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
-        "params:evaluation": EVALUATION, "evaluator_model": weights,
-        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
-                                                   EVALUATION, 0, "cpu"),
-    }
-    for name, value in inputs.items():
-        catalog[name] = value
+    catalog = family_catalog({family: _block(tmp_path, family)
+                              for family in ("ddpm", "ncsn")}, sizes=(64, 16, 32))
     pipelines = family_pipelines()
     outputs = SequentialRunner().run(pipelines["ddpm"] + pipelines["ncsn"], catalog)
     for namespace, nfe in (("ddpm.ddpm", 20), ("ddpm.ddim", 4),

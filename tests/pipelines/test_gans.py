@@ -1,13 +1,10 @@
 """The GAN families through the generative template (in-memory catalog)."""
 
 import numpy as np
-from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
-from genpipe.pipelines.evaluation.nodes import compute_reference_stats
 from genpipe.pipelines.generative import family_pipelines
-from tests.pipelines.test_evaluation import EVALUATION, EVALUATOR, _weights
-from tests.pipelines.test_generative import _block, _split
+from tests.pipelines.test_generative import _block, family_catalog
 
 
 def test_gan_pipelines_sample_and_do_not_reconstruct():
@@ -22,19 +19,8 @@ def test_gan_pipelines_sample_and_do_not_reconstruct():
 
 
 def test_cgan_pipeline_end_to_end(tmp_path):
-    weights = _weights()
-    train = _split(96, 0)
-    catalog = DataCatalog()
-    for name, value in {
-        "mnist_train": train, "mnist_val": _split(32, 1), "mnist_test": _split(32, 2),
-        "params:cgan": _block(tmp_path, {"channels": 4, "latent_dim": 8,
-                                         "label_samples": 6}),
-        "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
-        "params:evaluation": EVALUATION, "evaluator_model": weights,
-        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
-                                                   EVALUATION, 0, "cpu"),
-    }.items():
-        catalog[name] = value
+    catalog = family_catalog({"cgan": _block(tmp_path, {
+        "channels": 4, "latent_dim": 8, "label_samples": 6})}, sizes=(96, 32, 32))
     outputs = SequentialRunner().run(family_pipelines()["cgan"], catalog)
     metrics = outputs["cgan.test_metrics"].load()
     assert 0 <= metrics["label_accuracy_worst_class"] <= metrics["label_accuracy"] <= 1

@@ -30,6 +30,26 @@ def _split(n: int, seed: int) -> dict:
     return {"images": images, "labels": (np.arange(n) % 10).astype(np.uint8)}
 
 
+def family_catalog(blocks: dict[str, dict], sizes: tuple[int, int, int],
+                   evaluation: dict = EVALUATION) -> DataCatalog:
+    """What generative family pipelines read: bar-image splits of `sizes`
+    (train, val, test), each family's `params:<family>` block, the evaluator
+    and the reference statistics of the training split."""
+    weights, train = _weights(), _split(sizes[0], 0)
+    catalog = DataCatalog()
+    for name, value in {
+        "mnist_train": train, "mnist_val": _split(sizes[1], 1),
+        "mnist_test": _split(sizes[2], 2),
+        **{f"params:{family}": block for family, block in blocks.items()},
+        "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
+        "params:evaluation": evaluation, "evaluator_model": weights,
+        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
+                                                   EVALUATION, 0, "cpu"),
+    }.items():
+        catalog[name] = value
+    return catalog
+
+
 def _block(tmp_path, model: dict, binarize: bool = False) -> dict:
     return {"model": model, "data": {"batch_size": 32, "binarize": binarize},
             "trainer": {"max_epochs": 2, "checkpoint_dir": str(tmp_path / "ckpt"),
@@ -57,21 +77,9 @@ def test_each_family_is_a_pipeline_with_the_template_datasets():
 
 
 def test_vae_pipeline_end_to_end(tmp_path):
-    weights = _weights()
-    train = _split(128, 0)
-    catalog = DataCatalog()
-    inputs = {
-        "mnist_train": train, "mnist_val": _split(32, 1), "mnist_test": _split(64, 2),
-        "params:vae": _block(tmp_path, {"hidden": [64], "latent_dim": 4,
-                                        "nll_samples": 5, "nll_images": 20},
-                             binarize=True),
-        "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
-        "params:evaluation": EVALUATION, "evaluator_model": weights,
-        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
-                                                   EVALUATION, 0, "cpu"),
-    }
-    for name, value in inputs.items():
-        catalog[name] = value
+    catalog = family_catalog({"vae": _block(tmp_path, {
+        "hidden": [64], "latent_dim": 4, "nll_samples": 5, "nll_images": 20},
+        binarize=True)}, sizes=(128, 32, 64))
     outputs = SequentialRunner().run(family_pipelines()["vae"], catalog)
     metrics = outputs["vae.test_metrics"].load()
     assert {"test_elbo", "test_kl", "test_nll_is"} <= set(metrics)
@@ -170,18 +178,7 @@ def test_closed_form_family_with_named_samplers_and_figures(tmp_path, monkeypatc
     assert {"pixels.mean.samples", "pixels.noisy.samples",
             "pixels.mean.sampling_metrics", "pixels.noisy.metrics",
             "pixels.pixel_means_plot"} <= pipe.all_outputs()
-    weights = _weights()
-    train = _split(64, 0)
-    catalog = DataCatalog()
-    for name, value in {
-        "mnist_train": train, "mnist_val": _split(16, 1), "mnist_test": _split(32, 2),
-        "params:pixels": _block(tmp_path, {}), "params:seed": 0,
-        "params:device": "cpu", "params:evaluator": EVALUATOR,
-        "params:evaluation": EVALUATION, "evaluator_model": weights,
-        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
-                                                   EVALUATION, 0, "cpu"),
-    }.items():
-        catalog[name] = value
+    catalog = family_catalog({"pixels": _block(tmp_path, {})}, sizes=(64, 16, 32))
     outputs = SequentialRunner().run(pipe, catalog)
     assert "test_pixel_nll" in outputs["pixels.test_metrics"].load()
     assert {"fid", "precision"} <= set(outputs["pixels.noisy.metrics"].load())
@@ -189,7 +186,8 @@ def test_closed_form_family_with_named_samplers_and_figures(tmp_path, monkeypatc
     outputs = SequentialRunner().run(pipe.to_outputs(*samples), catalog)
     # Fitted by `after_fit` alone: the mean sampler draws the training mean.
     mean = outputs["pixels.mean.samples"].load()["images"]
-    expected = (torch.from_numpy(train["images"]).float().mean(0) / 255)
+    train = catalog.load("mnist_train")["images"]
+    expected = torch.from_numpy(train).float().mean(0) / 255
     assert (mean == expected.mul(255).round().to(torch.uint8).numpy()).all()
     noisy = outputs["pixels.noisy.samples"].load()["images"]
     assert not (noisy == noisy[:1]).all()

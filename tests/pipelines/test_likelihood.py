@@ -6,27 +6,15 @@ from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
 from genpipe.config import ParameterError
-from genpipe.pipelines.evaluation.nodes import compute_reference_stats
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import train_family
-from tests.pipelines.test_evaluation import EVALUATION, EVALUATOR, _weights
-from tests.pipelines.test_generative import _block, _split
+from tests.pipelines.test_evaluation import EVALUATION
+from tests.pipelines.test_generative import _block, _split, family_catalog
 
 
 def _catalog(family: str, block: dict) -> DataCatalog:
-    weights, train = _weights(), _split(96, 0)
-    catalog = DataCatalog()
-    for name, value in {
-        "mnist_train": train, "mnist_val": _split(32, 1), "mnist_test": _split(40, 2),
-        f"params:{family}": block, "params:seed": 0, "params:device": "cpu",
-        "params:evaluator": EVALUATOR,
-        "params:evaluation": {**EVALUATION, "num_samples": 20},
-        "evaluator_model": weights,
-        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
-                                                   EVALUATION, 0, "cpu"),
-    }.items():
-        catalog[name] = value
-    return catalog
+    return family_catalog({family: block}, sizes=(96, 32, 40),
+                          evaluation={**EVALUATION, "num_samples": 20})
 
 
 def test_pixelcnn_pipeline_trains_scores_nll_and_samples(tmp_path):
