@@ -1,9 +1,14 @@
-"""The `data_ingestion` pipeline's work without Kedro or MLflow: the peer run.
+"""The `data_ingestion` pipeline's work without Kedro: the peer run.
 
-Same library calls and the same files as `kedro run --pipelines data_ingestion`,
-so `bench_ingestion.py` can time the framework's overhead against it.
+Calls the pipeline's three node functions on the same merged parameters and
+writes the same files, so `bench_ingestion.py` can time the framework's
+overhead against it. With `--track` it also records what a `kedro run` records
+in MLflow: one run in `<project>/mlflow.db` with the nodes' parameters
+(flattened), the provenance tags and the size metrics, after validating every
+parameter as the project's hook does.
 
-    python benchmarks/bare_ingestion.py [--env ci] [--out DIR]
+    python benchmarks/bare_ingestion.py [--project DIR] [--env ci] [--out DIR]
+                                        [--track]
 """
 
 from __future__ import annotations
@@ -13,21 +18,20 @@ from pathlib import Path
 
 import yaml
 
-from genpipe.data import breast_cancer, cora, mnist
-from genpipe.data.fetch import fetch_file, mirror_dirs
 from genpipe.datasets import NpzDataset, TorchDataset
+from genpipe.pipelines.data_ingestion.nodes import (
+    ingest_breast_cancer,
+    ingest_cora,
+    ingest_mnist,
+)
 
-ROOT = Path(__file__).parents[1]
 
-
-def _params(env: str) -> dict:
+def _params(project: Path, env: str) -> dict:
+    """Every `parameters*.yml` of `base`, then of `env`, merged key by key."""
     merged: dict = {}
     for folder in ("base", env):
-        path = ROOT / "conf" / folder / "parameters_data_ingestion.yml"
-        overrides = ROOT / "conf" / folder / "parameters.yml"
-        for file in (path, overrides):
-            if file.is_file():
-                _merge(merged, yaml.safe_load(file.read_text()) or {})
+        for file in sorted((project / "conf" / folder).glob("parameters*.yml")):
+            _merge(merged, yaml.safe_load(file.read_text()) or {})
     return merged
 
 
@@ -39,39 +43,52 @@ def _merge(into: dict, new: dict) -> None:
             into[key] = value
 
 
-def _payloads(config: dict, subdir: str, names) -> dict[str, bytes]:
-    source = config[subdir]
-    mirrors = mirror_dirs(config["mirrors"], subdir)
-    return {name: fetch_file(name, source["sha256"][name], mirrors,
-                             Path(source["cache_dir"]), source["urls"]).payload
-            for name in names}
+def _flat(block: dict, prefix: str) -> dict:
+    out = {}
+    for key, value in block.items():
+        name = f"{prefix}.{key}"
+        out.update(_flat(value, name) if isinstance(value, dict) else {name: value})
+    return out
+
+
+def _track(project: Path, env: str, params: dict, metrics: dict) -> None:
+    import mlflow
+
+    from genpipe.config import validate_parameters
+    from genpipe.hooks import provenance_tags
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    mlflow.set_experiment("genpipe")
+    with mlflow.start_run(run_name="data_ingestion (bare)"):
+        logged = _flat(params["data_ingestion"], "data_ingestion")
+        mlflow.log_params({**logged, "seed": params["seed"]})
+        mlflow.set_tags(provenance_tags(validate_parameters(params), env))
+        mlflow.log_metrics(metrics)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--project", type=Path, default=Path(__file__).parents[1])
     parser.add_argument("--env", default="base")
     parser.add_argument("--out", type=Path, default=Path("/tmp/genpipe-bare"))
+    parser.add_argument("--track", action="store_true",
+                        help="record the run in MLflow as `kedro run` does")
     args = parser.parse_args()
-    params = _params(args.env)
+    params = _params(args.project, args.env)
     config = params["data_ingestion"]
 
-    train, test = mnist.parse_mnist(_payloads(config, "mnist", mnist.FILES))
-    train, val = mnist.split_validation(train, config["mnist"]["val_size"],
-                                        params["seed"])
-    limit = config["mnist"].get("max_examples_per_split")
+    train, val, test, metrics = ingest_mnist(config, params["seed"])
     for name, split in (("train", train), ("val", val), ("test", test)):
-        if limit:
-            split = {k: v[:limit] for k, v in split.items()}
         NpzDataset(str(args.out / f"mnist_{name}.npz")).save(split)
-
-    graph = cora.load_planetoid(_payloads(config, "cora", cora.raw_file_names()))
+    graph, cora_metrics = ingest_cora(config)
     TorchDataset(str(args.out / "cora.pt")).save(graph)
-
-    bc = config["breast_cancer"]
-    bc_train, bc_test = breast_cancer.stratified_split(
-        breast_cancer.load_frame(), bc["test_size"], bc["random_state"])
+    bc_train, bc_test, bc_metrics = ingest_breast_cancer(config)
     bc_train.to_parquet(args.out / "breast_cancer_train.parquet")
     bc_test.to_parquet(args.out / "breast_cancer_test.parquet")
+
+    if args.track:
+        _track(args.project, args.env, params,
+               {**metrics, **cora_metrics, **bc_metrics})
 
 
 if __name__ == "__main__":

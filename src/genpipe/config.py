@@ -240,6 +240,8 @@ class AutoSklearnConfig(Strict):
     # training split, or k-fold cross-validation (`folds`).
     resampling_strategy: Literal["holdout", "cv"] = "holdout"
     folds: int = Field(5, ge=2)
+    # Refit the ensemble's pipelines on the whole training split afterwards.
+    refit: bool = False
     # The subprocess is killed this long after its budget ran out.
     grace_s: int = Field(180, ge=10)
 

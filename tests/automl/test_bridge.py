@@ -102,17 +102,19 @@ def test_failing_search_carries_its_output(tmp_path):
         _run(python)
 
 
-@pytest.mark.parametrize(("strategy", "arguments"), [("holdout", None),
-                                                     ("cv", {"folds": 3})])
-def test_the_request_carries_the_resampling_strategy(tmp_path, strategy, arguments):
+@pytest.mark.parametrize(("strategy", "arguments", "refit"),
+                         [("holdout", None, True), ("cv", {"folds": 3}, False)])
+def test_the_request_carries_the_resampling_strategy(tmp_path, strategy, arguments,
+                                                     refit):
     # A stand-in interpreter that keeps the request it was given, then fails.
     kept = tmp_path / "request.json"
     python = executable(tmp_path / "python", f'cp "$2/request.json" {kept}; exit 1')
     with pytest.raises(AutoSklearnRunError):
-        _run(python, resampling_strategy=strategy, folds=3)
+        _run(python, resampling_strategy=strategy, folds=3, refit=refit)
     request = json.loads(kept.read_text())
     assert request["resampling_strategy"] == strategy
     assert request["resampling_strategy_arguments"] == arguments
+    assert request["refit"] is refit
 
 
 def test_overrunning_search_is_killed(tmp_path):
@@ -123,16 +125,17 @@ def test_overrunning_search_is_killed(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("resampling", ["holdout", "cv"])
-def test_real_autosklearn_run_in_the_isolated_environment(resampling):
+@pytest.mark.parametrize(("resampling", "refit"), [("holdout", True), ("cv", False)])
+def test_real_autosklearn_run_in_the_isolated_environment(resampling, refit):
     """Needs `make automl-env` (make test builds it): fails, never skips. With
-    `cv`, auto-sklearn describes each ensemble member per fold."""
+    `cv`, auto-sklearn describes each ensemble member per fold; `refit` fits
+    the ensemble's pipelines again on all training rows."""
     X, y = load_breast_cancer(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=42, stratify=y)
     result = run_autosklearn(X_train, y_train, X_test, time_left_for_this_task=30,
                              per_run_time_limit=10, seed=1,
-                             resampling_strategy=resampling, folds=3)
+                             resampling_strategy=resampling, folds=3, refit=refit)
     assert result.versions["python"].startswith("3.9.")
     assert result.versions["autosklearn"] == "0.15.0"
     assert result.test_proba.shape == (len(y_test),)
@@ -145,4 +148,5 @@ def test_real_autosklearn_run_in_the_isolated_environment(resampling):
     weights = [member["ensemble_weight"] for member in result.ensemble]
     assert sum(weights) == pytest.approx(1.0)
     assert sorted(w["weight"] for w in result.models_with_weights) == sorted(weights)
-    assert 0 < result.fit_seconds < result.wall_seconds < 30 + 180
+    assert (result.refit_seconds > 0) is refit
+    assert 0 < result.fit_seconds + result.refit_seconds < result.wall_seconds < 30 + 180
