@@ -87,7 +87,7 @@ def test_hook_checks_the_model_blocks_of_the_families_a_run_includes(base):
 
     hooks = GenpipeHooks()
     base["vae"]["model"]["latent_dim"] = -1
-    hooks.after_context_created(type("Context", (), {"params": base})())
+    hooks.after_catalog_created({"parameters": base})
     hooks.before_pipeline_run({}, family_pipelines()["ae"])  # vae not included
     with pytest.raises(ParameterError, match=r"parameters\.vae\.model\.latent_dim"):
         hooks.before_pipeline_run({}, family_pipelines()["vae"])

@@ -1,7 +1,7 @@
 """Typed, validated parameters: the schema of every `conf/*/parameters*.yml`.
 
 `GenpipeHooks` validates the merged parameters against `Parameters` when the
-Kedro context is created, before any node runs: an unknown key, a wrong type or
+Kedro catalog is created, before any node runs: an unknown key, a wrong type or
 an out-of-range value stops the run with the parameter's full dotted path.
 Nodes turn their `params:` block into the same frozen models.
 

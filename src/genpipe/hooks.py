@@ -39,7 +39,8 @@ def provenance_tags(params: Parameters, env: str | None) -> dict[str, str]:
 
 
 class GenpipeHooks:
-    """Validates parameters before any work; tags each MLflow run with provenance.
+    """Validates parameters before any node runs; tags each MLflow run with
+    provenance.
 
     kedro-mlflow is a plugin, so its `before_pipeline_run` (which opens the run)
     is called before this project hook's.
@@ -49,8 +50,11 @@ class GenpipeHooks:
         self._params: Parameters | None = None
 
     @hook_impl
-    def after_context_created(self, context) -> None:
-        self._params = validate_parameters(context.params)
+    def after_catalog_created(self, parameters: dict) -> None:
+        # The catalog's parameter entries (`parameters`, `params:<path>`, ...):
+        # Kedro loaded them for the catalog; reading `context.params` earlier
+        # would load the YAML a second time.
+        self._params = validate_parameters(parameters["parameters"])
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict, pipeline) -> None:
