@@ -109,5 +109,6 @@ def main() -> None:
               f" {kedro / tracked:>12.2f}x {kedro / untracked:>14.2f}x"
               "  kedro/tracked <= 1.2x")
 
+
 if __name__ == "__main__":
     main()

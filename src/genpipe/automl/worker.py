@@ -111,7 +111,7 @@ def main(workdir: Path) -> int:
     fit_seconds = time.perf_counter() - start
     refit_seconds = 0.0
     if request.get("refit"):
-        # holdout trained each member on 67% of the rows; refit them on all
+        # holdout fitted each member on 67% of the rows, cv once per fold
         start = time.perf_counter()
         automl.refit(X_train, y_train)
         refit_seconds = time.perf_counter() - start
