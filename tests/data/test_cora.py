@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genpipe.data.cora import load_planetoid, raw_file_names, row_normalized
+from genpipe.data.cora import load_planetoid, model_input, raw_file_names, row_normalized
 
 
 def _cora_payloads(mirror_root: Path) -> dict[str, bytes]:
@@ -50,3 +50,13 @@ def test_row_normalized_features_sum_to_one_and_leave_the_input(cora) -> None:
     nonempty = graph.x.sum(dim=1) > 0
     assert torch.allclose(sums[nonempty], torch.ones(int(nonempty.sum())))
     assert graph.x.max() == 1.0  # the input graph is untouched
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_model_input_stores_the_features_sparse(cora, normalize) -> None:
+    graph = model_input(cora, normalize)
+    assert graph.x.is_sparse and graph.x.is_coalesced()
+    expected = row_normalized(cora).x if normalize else cora.x
+    assert torch.equal(graph.x.to_dense(), expected)
+    assert graph.x._nnz() == int((cora.x != 0).sum())
+    assert not cora.x.is_sparse  # the input graph is untouched

@@ -4,7 +4,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
 from genpipe.config import GNNConfig
-from genpipe.models.gnn import GNN, PAPER
+from genpipe.models.gnn import GNN, PAPER, input_dropout
 from genpipe.training import TrainerConfig, fit, seed_everything
 from genpipe.training.data import GraphDataModule
 from genpipe.training.engine import MetricHistory, fingerprint
@@ -152,3 +152,32 @@ def test_config_rejects_unknown_keys_and_bad_values():
         GNNConfig(arch="sage")
     with pytest.raises(ValueError, match="dropout"):
         GNNConfig(arch="gat", dropout=1.0)
+
+
+def test_sparse_input_dropout_masks_only_the_stored_entries():
+    x = torch.tensor([[0.0, 2.0, 0.0], [4.0, 0.0, 6.0]])
+    sparse = x.to_sparse()
+    assert input_dropout(sparse, 0.5, training=False) is sparse
+    torch.manual_seed(0)
+    dropped = input_dropout(sparse, 0.5, training=True).to_dense()
+    # the three stored entries draw one mask each, in the order they are stored
+    torch.manual_seed(0)
+    mask = torch.nn.functional.dropout(torch.ones(3), 0.5, True)  # 0 or 1/(1-p)
+    assert torch.equal(dropped[x != 0], torch.tensor([2.0, 4.0, 6.0]) * mask)
+    assert torch.equal(dropped[x == 0], torch.zeros(3))
+
+
+def test_sparse_input_dropout_keeps_each_entry_with_probability_1_minus_p():
+    x = torch.ones(200, 50).to_sparse()
+    dropped = input_dropout(x, 0.3, training=True).to_dense()
+    assert dropped.unique().tolist() == [0.0, pytest.approx(1 / 0.7)]
+    assert (dropped > 0).float().mean().item() == pytest.approx(0.7, abs=0.02)
+
+
+@pytest.mark.parametrize("arch", ["gcn", "gat"])
+def test_sparse_features_give_the_dense_logits(arch):
+    data = two_communities()
+    model = GNN(CONFIGS[arch], data.num_features, NUM_CLASSES).eval()
+    dense = model(data.x, data.edge_index)
+    sparse = model(data.x.to_sparse(), data.edge_index)
+    assert torch.allclose(sparse, dense, atol=1e-6)

@@ -23,6 +23,19 @@ def row_normalized(data: Data) -> Data:
     return NormalizeFeatures()(data.clone())
 
 
+def model_input(data: Data, normalize: bool) -> Data:
+    """The graph as the GNNs take it: features row-normalised when `normalize`,
+    stored as a sparse COO tensor.
+
+    Cora's bag-of-words is 98.7% zeros: sparse, the first layer's product and
+    its input dropout cost in proportion to the 49k non-zeros, not to the 3.9M
+    entries, which makes a full-batch CPU epoch several times faster.
+    """
+    data = row_normalized(data) if normalize else data.clone()
+    data.x = data.x.to_sparse()
+    return data
+
+
 def load_planetoid(payloads: dict[str, bytes], name: str = "Cora",
                    split: str = "public") -> Data:
     """Builds the graph with `torch_geometric.datasets.Planetoid` from raw bytes.

@@ -71,6 +71,22 @@ ARCHS: dict[str, _Arch] = {
 }
 
 
+def input_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """`F.dropout` for dense or sparse COO node features.
+
+    On a sparse tensor the mask is drawn for its stored (non-zero) entries only,
+    as in Kipf & Welling's `sparse_dropout`: the same distribution, since a zero
+    stays zero whatever its mask, at 1/80 of the random numbers for Cora.
+    """
+    if not x.is_sparse:
+        return F.dropout(x, p, training)
+    if not training or p == 0.0:
+        return x
+    x = x.coalesce()
+    return torch.sparse_coo_tensor(x.indices(), F.dropout(x.values(), p, True),
+                                   x.shape, is_coalesced=True)
+
+
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(-1) == y).float().mean()
 
@@ -105,14 +121,14 @@ class GNN(BestWeights, L.LightningModule):
         Call `eval()` first for a t-SNE: in training mode dropout applies.
 
         Args:
-            x: Node features, N x F.
+            x: Node features, N x F, dense or sparse COO.
             edge_index: 2 x E edge list.
 
         Returns:
             ReLU (GCN) or ELU (GAT, heads concatenated) of the first layer.
         """
         # Both papers apply dropout to each layer's input (a no-op in eval mode).
-        x = F.dropout(x, self.config.dropout, self.training)
+        x = input_dropout(x, self.config.dropout, self.training)
         return self.activation(self.conv1(x, edge_index))
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from torch_geometric.data import Data
 
 from genpipe import plots
 from genpipe.config import GNNConfig, GnnConfig, GnnModelBlock
-from genpipe.data.cora import row_normalized
+from genpipe.data.cora import model_input
 from genpipe.models.gnn import GNN
 from genpipe.training import fit, seed_everything
 from genpipe.training.data import GraphDataModule
@@ -61,7 +61,7 @@ def train_gnn(graph: Data, model_params: dict, params: dict, seed: int,
     """
     config = GnnConfig.model_validate(params)
     model_config = GnnModelBlock.model_validate({"model": model_params}).model
-    graph = row_normalized(graph) if config.normalize_features else graph
+    graph = model_input(graph, config.normalize_features)
     rows, first = [], None
     for offset in range(config.seeds):
         model, history, seconds = train_seed(graph, model_config, config.trainer,
@@ -84,7 +84,7 @@ def plot_gnn(weights: dict[str, torch.Tensor], history: list, graph: Data,
     """t-SNE of the first layer's embeddings (as in the course) and the curves."""
     config = GnnConfig.model_validate(params)
     model_config = GnnModelBlock.model_validate({"model": model_params}).model
-    graph = row_normalized(graph) if config.normalize_features else graph
+    graph = model_input(graph, config.normalize_features)
     model = GNN(model_config, graph.num_features, int(graph.y.max()) + 1)
     model.load_state_dict(weights)
     model.eval()

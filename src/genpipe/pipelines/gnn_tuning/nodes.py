@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from torch_geometric.data import Data
 
 from genpipe.config import GNNConfig, GnnTuningConfig
-from genpipe.data.cora import row_normalized
+from genpipe.data.cora import model_input
 from genpipe.pipelines.gnn.nodes import train_seed
 from genpipe.tuning.study import report_and_maybe_prune, run_study
 
@@ -34,7 +34,7 @@ def tune_gnn(graph: Data, params: dict, seed: int,
         optimisation-history figure and summary metrics.
     """
     config = GnnTuningConfig.model_validate(params)
-    graph = row_normalized(graph) if config.normalize_features else graph
+    graph = model_input(graph, config.normalize_features)
 
     def objective(trial: optuna.Trial, suggested: dict) -> float:
         model_config = GNNConfig.model_validate({**config.model.model_dump(),
