@@ -12,7 +12,7 @@ import torch
 from kedro.io import DatasetError
 from torch_geometric.data import Data
 
-from genpipe.datasets import NpzDataset, TorchDataset
+from genpipe.datasets import FigureDataset, NpzDataset, TorchDataset
 from genpipe.io import atomic_write, atomic_write_bytes
 
 
@@ -121,6 +121,55 @@ def test_torch_round_trip_pyg_data(tmp_path: Path) -> None:
     assert loaded.num_nodes == 5
     for key in ("x", "edge_index", "y", "train_mask"):
         assert torch.equal(loaded[key], graph[key]), key
+
+
+def _figure():
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2))
+    figure.subplots().plot([0, 1, 2], [2, 0, 1])
+    return figure
+
+
+@pytest.mark.parametrize("save_args",
+                         [{"dpi": 120}, {"dpi": 80, "bbox_inches": "tight"}])
+def test_figure_bytes_match_kedro_datasets_matplotlib(tmp_path: Path,
+                                                      save_args) -> None:
+    from kedro_datasets.matplotlib import MatplotlibDataset
+
+    figure = _figure()
+    ours, theirs = tmp_path / "ours.png", tmp_path / "theirs.png"
+    FigureDataset(str(ours), save_args=save_args).save(figure)
+    MatplotlibDataset(filepath=str(theirs), save_args=save_args).save(figure)
+    assert ours.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_figure_dataset_is_write_only_and_rejects_non_figures(tmp_path: Path) -> None:
+    dataset = FigureDataset(str(tmp_path / "plot.png"))
+    with pytest.raises(DatasetError, match="plot.png.*expected a matplotlib Figure"):
+        dataset.save(np.zeros((2, 2)))
+    assert not (tmp_path / "plot.png").exists()
+    with pytest.raises(DatasetError, match="write-only"):
+        dataset.load()
+
+
+def test_figure_failing_to_render_leaves_the_previous_file(tmp_path: Path) -> None:
+    target = tmp_path / "plot.png"
+    target.write_bytes(b"previous")
+    with pytest.raises(DatasetError, match="no-such-format"):
+        FigureDataset(str(target),
+                      save_args={"format": "no-such-format"}).save(_figure())
+    assert target.read_bytes() == b"previous"
+    assert os.listdir(tmp_path) == ["plot.png"]
+
+
+def test_figure_managed_by_pyplot_is_closed_once_saved(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure()
+    FigureDataset(str(tmp_path / "plot.png")).save(figure)
+    assert not plt.fignum_exists(figure.number)
 
 
 def test_atomic_write_failure_keeps_previous_content(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Figures people would rather look at than read (matplotlib `Figure`s).
 
 Built without pyplot's global state, so nodes can return them to a
-`MatplotlibDataset` without leaking open figures.
+`FigureDataset` without leaking open figures.
 """
 
 from __future__ import annotations

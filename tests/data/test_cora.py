@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from genpipe.data.cora import load_planetoid, model_input, raw_file_names, row_normalized
+from genpipe.data.cora import (
+    load_planetoid,
+    model_input,
+    raw_file_names,
+    row_normalized,
+)
 
 
 def _cora_payloads(mirror_root: Path) -> dict[str, bytes]:

@@ -1,4 +1,4 @@
-"""Figures of the tabular pipelines (matplotlib `Figure`s for `MatplotlibDataset`).
+"""Figures of the tabular pipelines (matplotlib `Figure`s for `FigureDataset`).
 
 SHAP's own plots draw on pyplot's current figure: `_from_pyplot` gives each a
 fresh figure and detaches it from pyplot afterwards, so no figure leaks. The
