@@ -6,6 +6,7 @@ from mlflow.tracking import MlflowClient
 from genpipe.tuning import (
     SearchSpace,
     TuningConfig,
+    history_figure,
     report_and_maybe_prune,
     run_study,
     storage_url,
@@ -144,3 +145,15 @@ def test_trials_are_child_runs_of_the_active_mlflow_run(tmp_path):
     assert (failed_run.data.tags["state"], failed_run.info.status) == ("FAIL",
                                                                         "FAILED")
     assert mlflow.get_run(parent.info.run_id).info.status == "FINISHED"
+
+
+def test_history_figure_leaves_matplotlibs_style_as_it_found_it(tmp_path):
+    import matplotlib
+
+    study = run_study(quadratic, SPACE, config(n_trials=3), tmp_path / "optuna.db")
+    before = dict(matplotlib.rcParams)
+    figure = history_figure(study)
+    # optuna draws it in its "ggplot" style; later figures keep the defaults
+    assert figure.axes[0].get_facecolor() != matplotlib.colors.to_rgba(
+        before["axes.facecolor"])
+    assert dict(matplotlib.rcParams) == before

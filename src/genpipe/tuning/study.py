@@ -25,6 +25,7 @@ from typing import Literal
 
 import mlflow
 import optuna
+from matplotlib.figure import Figure
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -147,6 +148,20 @@ class TuningConfig(BaseModel):
             except ArgumentError as error:
                 raise ValueError(f"not a SQLAlchemy URL: {value!r}") from error
         return value
+
+
+def history_figure(study: optuna.Study) -> Figure:
+    """Optuna's optimisation-history plot of `study`, as a matplotlib Figure.
+
+    Optuna's matplotlib plots call `plt.style.use("ggplot")`, which would
+    restyle every later figure of the process (a full `kedro run` draws dozens
+    after the tuning nodes); `rc_context` restores matplotlib's settings once
+    this one is drawn.
+    """
+    import matplotlib
+
+    with matplotlib.rc_context():
+        return optuna.visualization.matplotlib.plot_optimization_history(study).figure
 
 
 def storage_url(storage: str | None, default_path: str | Path) -> str:

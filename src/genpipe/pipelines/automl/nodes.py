@@ -17,7 +17,7 @@ from genpipe.config import AutomlConfig, XGBoostConfig
 from genpipe.data.tabular import feature_names, features_and_target
 from genpipe.explain import figures
 from genpipe.models.xgb import classification_metrics, cross_validate, fit_classifier
-from genpipe.tuning.study import report_and_maybe_prune, run_study
+from genpipe.tuning.study import history_figure, report_and_maybe_prune, run_study
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def tune_xgboost(train: pd.DataFrame, xgb_params: dict, params: dict, seed: int,
     seconds = time.perf_counter() - start
     states = pd.Series([t.state.name for t in study.trials])
     best = XGBoostConfig.model_validate({**base.model_dump(), **study.best_params})
-    figure = optuna.visualization.matplotlib.plot_optimization_history(study).figure
+    figure = history_figure(study)
     metrics = {"xgboost_tuned/best_cv_score": float(study.best_value),
                "xgboost_tuned/trials": float(len(study.trials)),
                "xgboost_tuned/pruned": float((states == "PRUNED").sum()),

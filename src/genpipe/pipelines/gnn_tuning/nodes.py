@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 from genpipe.config import GNNConfig, GnnTuningConfig
 from genpipe.data.cora import model_input
 from genpipe.pipelines.gnn.nodes import train_seed
-from genpipe.tuning.study import report_and_maybe_prune, run_study
+from genpipe.tuning.study import history_figure, report_and_maybe_prune, run_study
 
 STUDY_DB = "data/07_model_output/optuna.db"  # when `study.storage` is null
 
@@ -51,7 +51,7 @@ def tune_gnn(graph: Data, params: dict, seed: int,
                       metric_name="val_acc_mean")
     states = pd.Series([t.state.name for t in study.trials])
     best = {**config.model.model_dump(), **study.best_params}
-    figure = optuna.visualization.matplotlib.plot_optimization_history(study).figure
+    figure = history_figure(study)
     metrics = {"gnn_tuning/best_val_acc": float(study.best_value),
                "gnn_tuning/trials": float(len(study.trials)),
                "gnn_tuning/pruned": float((states == "PRUNED").sum())}
