@@ -21,11 +21,10 @@ import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import mlflow
 import optuna
-from matplotlib.figure import Figure
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -36,6 +35,9 @@ from pydantic import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:  # matplotlib stays out of every run's start-up (config imports this)
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +160,7 @@ def history_figure(study: optuna.Study) -> Figure:
     after the tuning nodes); `rc_context` restores matplotlib's settings once
     this one is drawn.
     """
-    import matplotlib
+    import matplotlib  # lazily: see the TYPE_CHECKING import above
 
     with matplotlib.rc_context():
         return optuna.visualization.matplotlib.plot_optimization_history(study).figure
