@@ -47,9 +47,11 @@ def _floor(namespace: str, binarized: bool) -> Pipeline:
     draw = partial(draw_real_samples, binarized=binarized)
     sampling = Pipeline([
         Node(update_wrapper(draw, draw_real_samples),
-             ["mnist_test", "params:evaluation", "params:seed"], f"{namespace}.samples",
-             name=f"{namespace}.draw_real_samples_node"),
+             ["mnist_test", "params:evaluation", "params:seed"], "samples",
+             name="draw_real_samples_node"),
     ], tags=run_tags("reference", "reference", namespace))
+    sampling = Pipeline(sampling, namespace=namespace, inputs={"mnist_test"},
+                        parameters={"params:evaluation", "params:seed"})
     return sampling + evaluate_samples_pipeline(namespace, "reference", "reference")
 
 
