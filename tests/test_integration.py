@@ -150,7 +150,8 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert M["reference"]["precision"] > 0.5 and M["reference"]["recall"] > 0.5
     assert M["reference"]["inception_score"] > 5  # of 10 classes, confidently
     assert M["reference"]["class_entropy"] > 0.9 * math.log(10)
-    assert M["reference_binarized"]["fid_binarized"] < M["reference"]["fid_binarized"]
+    # binarized real images are closer to binarized real data than to 8-bit
+    assert M["reference_binarized"]["fid_binarized"] < M["reference_binarized"]["fid"]
     # GCN and GAT over 2 seeds of 30 epochs (ci): well above chance (1/7)
     assert M["gcn"]["test_acc_mean"] > 0.6 and M["gat"]["test_acc_mean"] > 0.6
     assert M["gcn"]["test_acc_std"] >= 0

@@ -146,6 +146,9 @@ class ProtocolConfig(Strict):
     kid_subset_size: int = Field(1000, ge=2)  # capped at N
     is_split_size: int = Field(500, ge=1)  # IS splits: N // this, in [1, 10]
     fid_bootstrap: int = Field(10, ge=2)  # resamples behind `fid_std`
+    # bf16-mixed: every family samples under bf16 autocast (AVX-512 BF16 CPUs,
+    # CUDA); `benchmarks/bench_sampling.py` measures what it saves.
+    sampling_precision: Literal["32-true", "bf16-mixed"] = "32-true"
 
 
 class EvaluationConfig(Strict):

@@ -54,7 +54,7 @@ def _num_params(model: GenerativeModel) -> int:
 
 
 def _uint8(images: torch.Tensor) -> np.ndarray:
-    return images.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+    return images.float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
 
 
 class SampleSnapshots(L.Callback):
@@ -286,7 +286,8 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
                   sampler: str | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Draws the protocol's N images (`evaluation.protocol.num_samples`, the
-    same for every family) with `sampler`, in batches, and times it.
+    same for every family) with `sampler`, in batches, in the protocol's
+    `sampling_precision`, and times it.
 
     Returns:
         `{"images": N x 1 x 28 x 28 uint8, "binarized": bool}` (scored by the
@@ -294,12 +295,16 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
         `sampling_seconds` with the sampler's cost per image (`nfe_per_image`).
     """
     config = FamilyBlock.model_validate(params)
-    n = EvaluationConfig.model_validate(evaluation).protocol.num_samples
+    protocol = EvaluationConfig.model_validate(evaluation).protocol
+    n = protocol.num_samples
     seed_everything(seed)
     model = _trained(family, config, weights, device)
     start = time.perf_counter()
-    with torch.no_grad(), tqdm(total=n, desc=f"{family} {sampler or 'sample'}",
-                               unit="img", disable=None) as progress:
+    with torch.no_grad(), torch.autocast(
+            model.device.type, dtype=torch.bfloat16,
+            enabled=protocol.sampling_precision == "bf16-mixed"), \
+            tqdm(total=n, desc=f"{family} {sampler or 'sample'}", unit="img",
+                 disable=None) as progress:
         chunks = []
         for i in range(0, n, EVAL_BATCH):
             chunks.append(_uint8(model.sample(min(EVAL_BATCH, n - i), sampler)))
