@@ -18,8 +18,14 @@ import numpy as np
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 from kedro.io.core import VersionNotFoundError
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
+from kedro_mlflow.io.models import MlflowModelLocalFileSystemDataset
 
-from genpipe.io import atomic_write, atomic_write_bytes
+from genpipe.io import (
+    RefusedFileError,
+    atomic_write,
+    atomic_write_bytes,
+    load_tensors,
+)
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: identical bytes per content
 
@@ -43,7 +49,11 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def load(self) -> dict[str, np.ndarray]:
         with np.load(self._filepath, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
+            try:
+                return {key: npz[key] for key in npz.files}
+            except ValueError as exc:  # an object array: a pickle, refused
+                raise _refused(self._filepath, "an .npz holding objects",
+                               exc) from None
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         with atomic_write(self._filepath) as handle, \
@@ -105,26 +115,32 @@ class FigureDataset(AbstractDataset[None, Any]):
         return {"filepath": str(self._filepath), "save_args": self._save_args}
 
 
-class TorchDataset(AbstractDataset[Any, Any]):
-    """Any `torch.save`-able object (state dicts, PyG `Data`) as a `.pt` file.
+def _refused(path: Any, what: str, exc: BaseException) -> DatasetError:
+    """One line naming the file: what it held that a safe load refuses."""
+    return DatasetError(str(RefusedFileError.about(path, what, exc)))
 
-    Args:
-        filepath: Where the file lives.
-        weights_only: Passed to `torch.load`; keep True for state dicts, False
-            for trusted objects such as a PyG graph this project wrote itself.
+
+def _torch_load_plain(path: Any) -> Any:
+    try:
+        return load_tensors(path)
+    except RefusedFileError as exc:
+        raise DatasetError(str(exc)) from None
+
+
+class TorchDataset(AbstractDataset[Any, Any]):
+    """Tensors and plain containers (state dicts) as a `torch.save` `.pt` file.
+
+    Loads with `torch.load(weights_only=True)` only: a file holding anything
+    else (a pickled object, a planted `__reduce__`) is refused with one line
+    naming it, and nothing in it runs. Graphs use `GraphDataset`.
     """
 
-    def __init__(self, filepath: str, weights_only: bool = True,
-                 metadata: dict[str, Any] | None = None):
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None):
         self._filepath = PurePosixPath(filepath)
-        self._weights_only = weights_only
         self.metadata = metadata
 
     def load(self) -> Any:
-        import torch
-
-        return torch.load(self._filepath, map_location="cpu",
-                          weights_only=self._weights_only)
+        return _torch_load_plain(self._filepath)
 
     def save(self, data: Any) -> None:
         import torch
@@ -137,7 +153,34 @@ class TorchDataset(AbstractDataset[Any, Any]):
         return Path(self._filepath).is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "weights_only": self._weights_only}
+        return {"filepath": str(self._filepath)}
+
+
+class GraphDataset(TorchDataset):
+    """A PyG `Data` graph stored as a plain dict of its tensors (`.pt`).
+
+    A pickled `Data` object could only be loaded unrestricted,
+    i.e. trusting every received file; its tensors load safely and the `Data`
+    is rebuilt from them.
+
+    Example catalog entry::
+
+        cora_graph:
+          type: genpipe.datasets.GraphDataset
+          filepath: data/02_intermediate/cora.pt
+    """
+
+    def load(self) -> Any:
+        from torch_geometric.data import Data
+
+        fields = super().load()
+        if not isinstance(fields, dict):
+            raise DatasetError(f"{self._filepath}: expected a dict of graph tensors, "
+                               f"got {type(fields).__name__}")
+        return Data(**fields)
+
+    def save(self, data: Any) -> None:
+        super().save(dict(data.to_dict()))
 
 
 class MlflowMetricsDataset(MlflowMetricsHistoryDataset):
@@ -155,6 +198,78 @@ class MlflowMetricsDataset(MlflowMetricsHistoryDataset):
             value = {"value": float(value), "step": 0}
         values = value if isinstance(value, list) else [value]
         return ((key, item["value"], item["step"]) for item in values)
+
+
+def _sb3_allowed(module: str, name: str) -> Any | None:
+    """The object a pickle in an SB3 zip may reference, or None when refused.
+
+    Allowed: classes of the kinds SB3 stores (spaces, policies, buffers,
+    schedules, optimisers, activations) and numpy's array/RNG reconstructors;
+    never a function that could run anything else.
+    """
+    import importlib
+
+    if (module, name) in _SB3_FUNCTIONS:
+        return getattr(importlib.import_module(module), name)
+    if module.split(".")[0] not in ("gymnasium", "stable_baselines3", "torch", "numpy"):
+        return None
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    return obj if isinstance(obj, type) and issubclass(obj, _sb3_classes()) else None
+
+
+_SB3_FUNCTIONS = {
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "scalar"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+}
+
+
+def _sb3_classes() -> tuple[type, ...]:
+    import gymnasium
+    import torch
+    from stable_baselines3.common import buffers, policies, type_aliases, utils
+
+    return (gymnasium.spaces.Space, policies.BasePolicy, buffers.BaseBuffer,
+            torch.optim.Optimizer, torch.nn.Module, np.random.BitGenerator,
+            np.random.Generator, np.random.SeedSequence, np.dtype,
+            utils.ConstantSchedule, utils.FloatSchedule, utils.LinearSchedule,
+            type_aliases.TrainFreq, type_aliases.TrainFrequencyUnit)
+
+
+def _sb3_objects(path: Any) -> dict[str, Any]:
+    """The `:serialized:` entries of an SB3 zip's `data`, decoded safely."""
+    import base64
+    import json
+    import pickle
+
+    class AllowListUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            obj = _sb3_allowed(module, name)
+            if obj is None:
+                raise pickle.UnpicklingError(f"Unsupported global: {module}.{name}")
+            return obj
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{path}: not a Stable-Baselines3 zip ({exc})") from None
+    objects = {}
+    for key, item in data.items():
+        if isinstance(item, dict) and ":serialized:" in item:
+            blob = base64.b64decode(item[":serialized:"].encode())
+            try:
+                objects[key] = AllowListUnpickler(io.BytesIO(blob)).load()
+            except Exception as exc:  # noqa: BLE001 - any failure is a refusal
+                raise _refused(path, f"its data entry {key!r}", exc) from None
+    return objects
 
 
 class SB3ModelDataset(AbstractVersionedDataset[Any, Any]):
@@ -187,8 +302,14 @@ class SB3ModelDataset(AbstractVersionedDataset[Any, Any]):
     def load(self) -> Any:
         from genpipe.rl.agents import algorithm_class
 
-        return algorithm_class(self._algorithm).load(str(self._get_load_path()),
-                                                     device=self._device)
+        path = self._get_load_path()
+        # SB3 would cloudpickle-load every `:serialized:` entry of the zip's
+        # `data` (arbitrary code); they are decoded here by an allow-list
+        # unpickler instead and handed over as `custom_objects`, which SB3 then
+        # uses without unpickling. Its `.pth` members load with weights_only.
+        objects = _sb3_objects(path)
+        return algorithm_class(self._algorithm).load(str(path), device=self._device,
+                                                     custom_objects=objects)
 
     def save(self, data: Any) -> None:
         buffer = io.BytesIO()
@@ -204,3 +325,44 @@ class SB3ModelDataset(AbstractVersionedDataset[Any, Any]):
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "algorithm": self._algorithm,
                 "version": self._version}
+
+
+# What a safe MLflow model load accepts per flavour: MLflow imports the class
+# named in the MLmodel file and, with a `code:` entry, puts the model folder's
+# own Python on sys.path first, so a received folder could run anything.
+_MLFLOW_MODEL_CLASSES = {
+    "xgboost": {"xgboost.core.Booster", "xgboost.sklearn.XGBClassifier",
+                "xgboost.sklearn.XGBRegressor", "xgboost.sklearn.XGBRFClassifier",
+                "xgboost.sklearn.XGBRFRegressor"},
+}
+
+
+class MlflowModelDataset(MlflowModelLocalFileSystemDataset):
+    """kedro-mlflow's local MLflow model folder, loaded only when it runs no code.
+
+    Before `<flavor>.load_model`, its `MLmodel` is read as plain YAML: the
+    flavour must be one listed in `_MLFLOW_MODEL_CLASSES`, name one of its
+    allowed model classes and carry no `code` folder; anything else is refused
+    with one line naming the folder. Saving is as kedro-mlflow's.
+    """
+
+    def _load(self) -> Any:
+        import yaml
+
+        folder = Path(self._get_load_path())
+        flavor = self._flavor.rsplit(".", 1)[-1]
+        try:
+            mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
+            conf = mlmodel["flavors"][flavor]
+        except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+            raise DatasetError(f"{folder}: not an MLflow {flavor} model folder "
+                               f"({type(exc).__name__}: {exc})") from None
+        allowed = _MLFLOW_MODEL_CLASSES.get(flavor, set())
+        model_class = conf.get("model_class", "xgboost.core.Booster")
+        if conf.get("code") or model_class not in allowed:
+            culprit = f"code folder {conf['code']!r}" if conf.get("code") \
+                else f"model class {model_class!r}"
+            raise DatasetError(f"{folder}: refused to load an MLflow {flavor} model "
+                               f"with {culprit} (it would run code); regenerate "
+                               "it with this project (e.g. `make repro`)")
+        return super()._load()

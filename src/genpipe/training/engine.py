@@ -32,7 +32,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from pydantic import BaseModel
 
 from genpipe.config import ParameterError, TrainerConfig
-from genpipe.io import atomic_write_bytes
+from genpipe.io import atomic_write_bytes, load_tensors
 from genpipe.training.device import resolve_device
 from genpipe.training.seed import rng_state, set_rng_state
 
@@ -50,6 +50,10 @@ class NonFiniteLossError(FloatingPointError):
     """A training loss became NaN or infinite."""
 
 
+def _same_location(storage: Any, location: str) -> Any:
+    return storage
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes each checkpoint to a temporary file, then renames it into place."""
 
@@ -58,6 +62,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         atomic_write_bytes(path, buffer.getvalue())
+
+    def load_checkpoint(self, path: Any, map_location: Any = None,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        # Tensors and plain containers only, whatever the caller asks: a
+        # planted `last.ckpt` must not run code when a run resumes from it.
+        # (No map_location keeps each tensor where it was saved, as Lightning.)
+        return load_tensors(path, map_location=map_location or _same_location)
 
 
 class RunStateCallback(Callback):
@@ -148,7 +159,7 @@ def _resume_path(directory: Path, run_fingerprint: str, max_epochs: int) -> Path
     last = directory / LAST
     if not last.is_file():
         return None
-    state = torch.load(last, map_location="cpu", weights_only=True)
+    state = load_tensors(last)
     same_run = state.get("genpipe", {}).get("fingerprint") == run_fingerprint
     if same_run and state["epoch"] + 1 < max_epochs:
         logger.info("Resuming from %s (epoch %d of %d)", last, state["epoch"] + 1,
