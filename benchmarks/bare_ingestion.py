@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from genpipe.datasets import NpzDataset, TorchDataset
+from genpipe.datasets import GraphDataset, NpzDataset
 from genpipe.pipelines.data_ingestion.nodes import (
     ingest_breast_cancer,
     ingest_cora,
@@ -81,7 +81,7 @@ def main() -> None:
     for name, split in (("train", train), ("val", val), ("test", test)):
         NpzDataset(str(args.out / f"mnist_{name}.npz")).save(split)
     graph, cora_metrics = ingest_cora(config)
-    TorchDataset(str(args.out / "cora.pt")).save(graph)
+    GraphDataset(str(args.out / "cora.pt")).save(graph)
     bc_train, bc_test, bc_metrics = ingest_breast_cancer(config)
     bc_train.to_parquet(args.out / "breast_cancer_train.parquet")
     bc_test.to_parquet(args.out / "breast_cancer_test.parquet")

@@ -12,7 +12,7 @@ import torch
 from kedro.io import DatasetError
 from torch_geometric.data import Data
 
-from genpipe.datasets import FigureDataset, NpzDataset, TorchDataset
+from genpipe.datasets import FigureDataset, GraphDataset, NpzDataset, TorchDataset
 from genpipe.io import atomic_write, atomic_write_bytes
 
 
@@ -114,7 +114,7 @@ def test_torch_round_trip_pyg_data(tmp_path: Path) -> None:
         y=torch.tensor([0, 1, 0, 1, 1]),
         train_mask=torch.tensor([True, False, True, False, False]),
     )
-    dataset = TorchDataset(str(tmp_path / "graph.pt"), weights_only=False)
+    dataset = GraphDataset(str(tmp_path / "graph.pt"))
     dataset.save(graph)
     loaded = dataset.load()
     assert isinstance(loaded, Data)

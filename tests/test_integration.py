@@ -28,6 +28,7 @@ WALL_CLOCK = ("seconds", "per_second", "/time/fps", "/time/time_elapsed")
 # overran 10 min on a 2-core CPU shared with a `base` run: this guards against
 # hangs with room for a loaded machine.
 KEDRO_TIMEOUT_S = 1500
+CI_DATA = "data/ci"  # conf/ci/globals.yml: ci's outputs never touch base's data/
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,7 @@ def artifacts(first_run, children):
 def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
         first_run, children, M, history, artifacts):
     project, run = first_run
-    assert run.info.status == "FINISHED" and run.info.run_name == "__default__"
+    assert run.info.status == "FINISHED" and run.info.run_name == "__default__ [ci]"
     params = run.data.params
     assert params["seed"] == "42" and params["device"] == "cpu"
     assert params["evaluator.trainer.max_epochs"] == "3"  # conf/ci over conf/base
@@ -215,7 +216,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert {"ppca/ppca_spectrum.png", "ppca/ppca.pt"} <= artifacts("ppca", "ppca")
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
-    scores_file = project / "data/08_reporting/reference_scores.json"
+    scores_file = project / CI_DATA / "08_reporting/reference_scores.json"
     scores = json.loads(scores_file.read_text())
     assert scores["metrics"]["fid"] == M["reference"]["fid"]
     assert scores["protocol"]["num_samples"] == CI_PROTOCOL_N
@@ -280,7 +281,7 @@ def test_each_logged_model_carries_its_own_metrics(first_run, children):
 
 def test_the_report_lines_up_every_family_under_one_protocol(first_run, M):
     project, run = first_run
-    table = pd.read_csv(project / "data/08_reporting/report/trilemma.csv")
+    table = pd.read_csv(project / CI_DATA / "08_reporting/report/trilemma.csv")
     assert set(table["num_samples"]) == {CI_PROTOCOL_N}
     assert table["namespace"].tolist()[:2] == ["reference", "reference_binarized"] \
         or table["namespace"].tolist()[:2] == ["reference_binarized", "reference"]
@@ -288,12 +289,13 @@ def test_the_report_lines_up_every_family_under_one_protocol(first_run, M):
     row = table.set_index("namespace").loc["ddpm.ddim"]
     assert row["fid"] == pytest.approx(M["ddpm.ddim"]["fid"], rel=1e-5)
     assert row["nfe_per_image"] == 10 and row["train_seconds"] > 0
-    metrics = json.loads((project / "data/08_reporting/report/metrics.json")
+    metrics = json.loads((project / CI_DATA / "08_reporting/report/metrics.json")
                          .read_text())
     assert metrics["vae"]["kid"] == pytest.approx(M["vae"]["kid"])
-    text = (project / "data/08_reporting/report/trilemma.md").read_text()
+    text = (project / CI_DATA / "08_reporting/report/trilemma.md").read_text()
     assert "| ddpm.ddim |" in text and "Real-data floor" in text
-    assert (project / "data/08_reporting/report/trilemma.png").stat().st_size > 10_000
+    figure = project / CI_DATA / "08_reporting/report/trilemma.png"
+    assert figure.stat().st_size > 10_000
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     assert {a.path for a in client.list_artifacts(run.info.run_id, "report")} == {
         "report/trilemma.csv", "report/trilemma.md", "report/metrics.json",
@@ -338,6 +340,7 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, children
                    "data/08_reporting/ppo_eval_episodes.csv",
                    "data/08_reporting/dqn_eval_episodes.csv",
                    "data/08_reporting/a2c_eval_episodes.csv"):
+        output = output.replace("data/", f"{CI_DATA}/", 1)
         assert (project / output).read_bytes() == \
             (tmp_path / "genpipe" / output).read_bytes(), output
 
@@ -372,7 +375,7 @@ def test_ci_run_records_the_tabular_pipelines(first_run, children, M, artifacts)
     assert len(trials) == 4 == M["xgboost_tuned"]["trials"]
     assert M["autosklearn"]["successful_runs"] >= 1
     assert M["autosklearn"]["test_acc"] > 0.9
-    comparison = (project / "data/08_reporting/automl_comparison.csv").read_text()
+    comparison = (project / CI_DATA / "08_reporting/automl_comparison.csv").read_text()
     assert [line.split(",")[0] for line in comparison.splitlines()] == [
         "model", "xgboost", "xgboost_tuned", "autosklearn"]
     assert artifacts("autosklearn", "autosklearn") >= {
@@ -414,10 +417,11 @@ def test_ci_run_records_the_rl_pipeline(first_run, children, M, history, artifac
     assert run.data.params["rl.ppo.agent.total_timesteps"] == "1024"  # conf/ci
     assert run.data.params["rl.ppo.agent.clip_range"] == "0.2"  # conf/base
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
-    table = pd.read_csv(project / "data/08_reporting/rl_comparison.csv")
+    table = pd.read_csv(project / CI_DATA / "08_reporting/rl_comparison.csv")
     assert table["algorithm"].tolist() == ["ppo", "dqn", "a2c"]
     for name, cls in (("ppo", PPO), ("dqn", DQN), ("a2c", A2C)):
-        episodes = pd.read_csv(project / f"data/08_reporting/{name}_eval_episodes.csv")
+        episodes = pd.read_csv(
+            project / CI_DATA / f"08_reporting/{name}_eval_episodes.csv")
         assert episodes["seed"].tolist() == [10_000 + i for i in range(5)]
         assert M[name]["eval_reward_mean"] == episodes["reward"].mean()
         row = table.set_index("algorithm").loc[name]
@@ -426,7 +430,7 @@ def test_ci_run_records_the_rl_pipeline(first_run, children, M, history, artifac
         steps = [m.step for m in history(name, "rollout/ep_rew_mean")]
         assert len(steps) >= 2 and steps == sorted(steps)
         assert steps[-1] <= M[name]["timesteps"]
-        agent = cls.load(project / f"data/06_models/{name}.zip")  # SB3's own zip
+        agent = cls.load(project / CI_DATA / f"06_models/{name}.zip")  # SB3's own zip
         assert agent.num_timesteps == M[name]["timesteps"]
         assert artifacts(name, f"rl/{name}") == {
             f"rl/{name}/{name}.zip", f"rl/{name}/{name}_eval_episodes.csv",

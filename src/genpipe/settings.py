@@ -6,6 +6,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from genpipe.hooks import GenpipeHooks
+from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
 from genpipe.tracking import FamilyRunOpener, FamilyRuns
 
 
@@ -17,7 +18,8 @@ def _project_root() -> str:
 _FAMILY_RUNS = FamilyRuns()
 # One MLflow child run per model namespace (genpipe.tracking): the opener's
 # `before_node_run` must run after kedro-mlflow's, the closer's before it.
-HOOKS = (GenpipeHooks(), _FAMILY_RUNS, FamilyRunOpener(_FAMILY_RUNS))
+HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks(), _FAMILY_RUNS,
+         FamilyRunOpener(_FAMILY_RUNS))
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
