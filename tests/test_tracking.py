@@ -59,8 +59,8 @@ def _run_nodes(hooks: FamilyRuns, opener: FamilyRunOpener, nodes, pipeline,
     """What Kedro and kedro-mlflow do around each node, in hook order."""
     monkeypatch.setattr("kedro.framework.project.pipelines",
                         {"__default__": pipeline})
-    mlflow.set_experiment("genpipe")
-    parent = mlflow.start_run(run_name="__default__")
+    experiment = mlflow.MlflowClient().create_experiment("genpipe")
+    parent = mlflow.start_run(run_name="__default__", experiment_id=experiment)
     hooks.before_pipeline_run({}, pipeline)
     try:
         for node, metric in nodes:

@@ -102,6 +102,7 @@ def pipeline_of(pipelines: dict[str, Pipeline], names: Iterable[str]
 @dataclass
 class _State:
     parent_id: str | None = None
+    experiment_id: str | None = None
     children: dict[str, str] = field(default_factory=dict)  # name -> run id
     open_child: str | None = None
     pipelines: dict[str, str] = field(default_factory=dict)  # node -> pipeline
@@ -123,9 +124,11 @@ class FamilyRuns:
         # kedro-mlflow (a plugin) opened the parent run in its own hook, before
         # this project hook.
         run = mlflow.active_run()
-        self._state = _State(parent_id=run.info.run_id if run else None)
         if run is None:
+            self._state = _State()
             return
+        self._state = _State(parent_id=run.info.run_id,
+                             experiment_id=run.info.experiment_id)
         client = mlflow.MlflowClient()
         # The UI opens on training runs, not on the GenAI overview.
         for key, value in EXPERIMENT_KIND.items():
@@ -158,6 +161,7 @@ class FamilyRuns:
         if run_id is None:
             run = mlflow.start_run(
                 run_name=spec.name, nested=True, parent_run_id=state.parent_id,
+                experiment_id=state.experiment_id,
                 tags={"family": spec.family, "group": spec.group,
                       "pipeline": state.pipelines.get(node.name, "__default__")})
             state.children[spec.name] = run.info.run_id
