@@ -1,0 +1,98 @@
+"""Nodes of the `theory` pipeline: each demo returns its results table, its
+checks table (computed beside closed form), its figure and its metrics.
+
+The demos are deterministic: they draw no random numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from genpipe.theory import experiments
+from genpipe.theory.config import TheoryConfig
+
+logger = logging.getLogger(__name__)
+
+Outputs = tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, float]]
+
+
+def _run(block: str, params: dict, experiment: Callable) -> Outputs:
+    """Validates `theory.<block>` (unknown keys fail) and runs the demo."""
+    config = getattr(TheoryConfig.model_validate({block: params}), block)
+    report = experiment(config)
+    logger.info("theory %s: %s", block, ", ".join(
+        f"{k} {v:.4g}" for k, v in report.metrics.items()))
+    return report.table, report.checks, report.figure, report.metrics
+
+
+def compute_entropies(params: dict) -> Outputs:
+    """Entropy and cross-entropy of the lecture's weather examples, in bits.
+
+    Args:
+        params: The `theory.entropy` block.
+
+    Returns:
+        The values table; checks (cross-entropy of a code = its mean length,
+        KL two ways, scipy's entropy); the figure; metrics (`entropy_weather`,
+        `cross_entropy_weather_code`, ...).
+    """
+    return _run("entropy", params, experiments.entropy)
+
+
+def compare_divergences(params: dict) -> Outputs:
+    """KL and JS between N(0, 1) and N(mu, 1) over mu, and their slopes.
+
+    Args:
+        params: The `theory.divergences` block.
+
+    Returns:
+        One row per mu; checks (quadrature KL against mu^2 / 2); the figure;
+        metrics (`kl_max_abs_error`, `js_at_mu_max`, `js_gradient_at_mu_max`).
+    """
+    return _run("divergences", params, experiments.divergences)
+
+
+def fit_forward_and_reverse_kl(params: dict) -> Outputs:
+    """One Gaussian fitted to a bimodal mixture by forward and by reverse KL.
+
+    Args:
+        params: The `theory.kl_fit` block.
+
+    Returns:
+        The fitted (mu, sd, divergence) per fit; checks (forward fit against
+        moment matching, reverse fits against the components); the figure;
+        metrics (`forward_mu`, `forward_sd`, `reverse_mu`, `reverse_sd`, ...).
+    """
+    return _run("kl_fit", params, experiments.kl_fit)
+
+
+def play_bilinear_game(params: dict) -> Outputs:
+    """Simultaneous, alternating, averaged and extragradient steps on x y.
+
+    Args:
+        params: The `theory.nash` block.
+
+    Returns:
+        The distance to (0, 0) per step and scheme (and the closed forms);
+        checks; the trajectory figure; metrics (`radius_simultaneous`,
+        `radius_alternating`, `radius_averaged`, `radius_extragradient`).
+    """
+    return _run("nash", params, experiments.nash)
+
+
+def trace_sparsity_penalty(params: dict) -> Outputs:
+    """The sparse autoencoder's KL(rho || rho_hat) and its gradient.
+
+    Args:
+        params: The `theory.sparse_kl` block.
+
+    Returns:
+        KL and gradient per rho_hat; checks (minimum at rho, gradient by
+        finite differences); the figure; metrics (`argmin_rho_hat`,
+        `kl_at_half`, ...).
+    """
+    return _run("sparse_kl", params, experiments.sparse_kl)

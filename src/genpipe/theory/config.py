@@ -1,0 +1,81 @@
+"""Parameter schema of the `theory` pipeline (pydantic only).
+
+`genpipe.config` imports this module at every Kedro start-up, so it stays
+light. Every block has defaults, so `theory: {}` is a valid configuration.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _distribution(name: str, p: tuple[float, ...]) -> None:
+    if min(p) < 0 or abs(sum(p) - 1) > 1e-9:
+        raise ValueError(f"{name} must be non-negative and sum to 1, got {p}")
+
+
+class EntropyConfig(_Strict):
+    """The lecture's weather examples (after A. Géron's "A short introduction to
+    entropy, cross-entropy and KL-divergence")."""
+
+    sunny_rainy: tuple[float, float] = (0.75, 0.25)  # H = 0.811 bits
+    # 8 weather states (sunny, partly cloudy, cloudy, ...): H = 2.23 bits
+    weather: tuple[float, ...] = (0.35, 0.35, 0.10, 0.10, 0.04, 0.04, 0.01, 0.01)
+    # a prefix code's lengths in bits: cross-entropy 2.42 bits on `weather`,
+    # 4.58 bits on `weather` reversed (a place where the rare states are common)
+    code_lengths: tuple[int, ...] = (2, 2, 3, 3, 4, 4, 5, 5)
+
+    @model_validator(mode="after")
+    def _valid(self) -> EntropyConfig:
+        _distribution("sunny_rainy", self.sunny_rainy)
+        _distribution("weather", self.weather)
+        if len(self.code_lengths) != len(self.weather) or min(self.code_lengths) < 1:
+            raise ValueError("code_lengths needs one length >= 1 per weather state")
+        if sum(2.0 ** -n for n in self.code_lengths) > 1 + 1e-12:
+            raise ValueError("code_lengths violate Kraft's inequality (no prefix code)")
+        return self
+
+
+class DivergencesConfig(_Strict):
+    """KL and JS between N(0, 1) and N(mu, 1) for mu in [0, mu_max]."""
+
+    mu_max: float = Field(6.0, gt=0)
+    n_mu: int = Field(61, ge=3)
+
+
+class KlFitConfig(_Strict):
+    """One Gaussian fitted to w N(m1, sd^2) + (1 - w) N(m2, sd^2)."""
+
+    mixture_means: tuple[float, float] = (-3.0, 3.0)
+    mixture_sd: float = Field(1.0, gt=0)
+    weight: float = Field(0.5, gt=0, lt=1)  # of the first component
+    grid_points: int = Field(4001, ge=101)  # quadrature grid
+
+
+class NashConfig(_Strict):
+    """min_x max_y f(x, y) = x y from `start`, step `lr`, for `steps` steps."""
+
+    start: tuple[float, float] = (1.0, 1.0)
+    lr: float = Field(0.1, gt=0, lt=1)
+    steps: int = Field(300, ge=2)
+
+
+class SparseKlConfig(_Strict):
+    """The sparse autoencoder's penalty KL(rho || rho_hat) over rho_hat."""
+
+    rho: float = Field(0.25, gt=0, lt=1)
+    n_points: int = Field(999, ge=11)
+
+
+class TheoryConfig(_Strict):
+    """`theory`: one block per demo."""
+
+    entropy: EntropyConfig = EntropyConfig()
+    divergences: DivergencesConfig = DivergencesConfig()
+    kl_fit: KlFitConfig = KlFitConfig()
+    nash: NashConfig = NashConfig()
+    sparse_kl: SparseKlConfig = SparseKlConfig()
