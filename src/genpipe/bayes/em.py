@@ -64,6 +64,13 @@ def _log_joint(labels: np.ndarray, log_pi: np.ndarray, log_theta: np.ndarray,
     return out
 
 
+def log_likelihood(labels: np.ndarray, pi: np.ndarray, theta: np.ndarray) -> float:
+    """log p(L | pi, theta) = sum_i log sum_k pi_k prod_j theta_j[k, L_ij]."""
+    with np.errstate(divide="ignore"):
+        return float(logsumexp(_log_joint(labels, np.log(pi), np.log(theta)),
+                               axis=1).sum())
+
+
 def m_step(labels: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """pi_k = mean_i q_i(k);
     theta_j[k, l] = sum_{i: L_ij = l} q_i(k) / sum_{i: j labelled i} q_i(k)."""
