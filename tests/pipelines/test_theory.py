@@ -1,0 +1,34 @@
+import pandas as pd
+from kedro.io import DataCatalog
+from kedro.runner import SequentialRunner
+from matplotlib.figure import Figure
+
+from genpipe.pipelines.theory import create_pipeline
+from genpipe.pipelines.theory.pipeline import DEMOS
+
+SMALL = {"entropy": {}, "divergences": {"n_mu": 7}, "kl_fit": {"grid_points": 801},
+         "nash": {"steps": 50}, "sparse_kl": {"n_points": 99}}
+
+
+def test_theory_pipeline_runs_every_demo_with_its_checks():
+    catalog = DataCatalog()
+    for block, params in SMALL.items():
+        catalog[f"params:theory.{block}"] = params
+    outputs = SequentialRunner().run(create_pipeline(), catalog)
+    out = {name: dataset.load() for name, dataset in outputs.items()}
+    for demo in DEMOS:
+        assert isinstance(out[f"theory_{demo}_plot"], Figure)
+        assert isinstance(out[f"theory_{demo}_table"], pd.DataFrame)
+        assert {"quantity", "computed", "closed_form", "abs_error"} == set(
+            out[f"theory_{demo}_checks"].columns)
+        assert all("/" not in key for key in out[f"theory_{demo}_metrics"])
+    assert round(out["theory_entropy_metrics"]["entropy_weather"], 2) == 2.23
+    assert out["theory_nash_metrics"]["radius_simultaneous"] > \
+        out["theory_nash_metrics"]["radius_start"]
+
+
+def test_every_node_names_its_family_and_group():
+    nodes = create_pipeline().nodes
+    assert {t for n in nodes for t in n.tags if t.startswith("family.")} == \
+        {f"family.{demo}" for demo in DEMOS}
+    assert all("group.theory" in n.tags for n in nodes)
