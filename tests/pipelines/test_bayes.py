@@ -36,6 +36,8 @@ def test_bayes_pipeline_runs_every_item_with_its_checks():
                                         "abs_error"]
         metrics = out[f"bayes_{item}_metrics"]
         assert all("/" not in key for key in metrics)  # plain keys
+        assert out[f"bayes_{item}_scores"] == {
+            k: v for k, v in metrics.items() if isinstance(v, float)}
     for item in ("mcmc_gamma", "mcmc_mixture"):
         metrics = out[f"bayes_{item}_metrics"]
         assert {"acceptance_rate", "ess_bulk", "ess_tail", "r_hat",

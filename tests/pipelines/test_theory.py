@@ -22,6 +22,7 @@ def test_theory_pipeline_runs_every_demo_with_its_checks():
         assert {"quantity", "computed", "closed_form", "abs_error"} == set(
             out[f"theory_{demo}_checks"].columns)
         assert all("/" not in key for key in out[f"theory_{demo}_metrics"])
+        assert out[f"theory_{demo}_scores"] == out[f"theory_{demo}_metrics"]
     assert round(out["theory_entropy_metrics"]["entropy_weather"], 2) == 2.23
     assert out["theory_nash_metrics"]["radius_simultaneous"] > \
         out["theory_nash_metrics"]["radius_start"]

@@ -1,6 +1,7 @@
 """Nodes of the `bayes` pipeline: each item of the Bayesian theory minimum
 returns its results table, its checks table (computed beside closed form),
-its figure and its metrics."""
+its figure, its metrics (MLflow) and the same scalar metrics again as scores
+(a JSON file for DVC); the docstrings' Returns name the first four."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from genpipe.bayes.config import BayesConfig
 
 logger = logging.getLogger(__name__)
 
-Outputs = tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, float]]
+Outputs = tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, float],
+                dict[str, float]]
 
 # One independent random stream per item: results do not depend on node order.
 STREAMS = {"mle_map": 1, "conjugacy": 2, "rejection": 3, "importance": 4,
@@ -30,7 +32,9 @@ def _run(item: str, block: str, params: dict, seed: int,
     report = experiment(config, np.random.default_rng([seed, STREAMS[item]]))
     logger.info("bayes %s: %s", item, ", ".join(
         f"{k} {v:.4g}" for k, v in report.metrics.items() if isinstance(v, float)))
-    return report.table, report.checks, report.figure, report.metrics
+    scores = {key: float(value) for key, value in report.metrics.items()
+              if isinstance(value, int | float)}  # histories stay in MLflow
+    return report.table, report.checks, report.figure, report.metrics, scores
 
 
 def compare_mle_map(params: dict, seed: int) -> Outputs:

@@ -21,7 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(func, [f"params:bayes.{block}", "params:seed"],
              [f"bayes_{item}_table", f"bayes_{item}_checks", f"bayes_{item}_plot",
-              f"bayes_{item}_metrics"],
+              f"bayes_{item}_metrics", f"bayes_{item}_scores"],
              name=f"{func.__name__}_node", tags=[f"family.{item}", "group.bayes"])
         for item, (func, block) in ITEMS.items()
     ])

@@ -1,5 +1,7 @@
 """Nodes of the `theory` pipeline: each demo returns its results table, its
-checks table (computed beside closed form), its figure and its metrics.
+checks table (computed beside closed form), its figure, its metrics (MLflow)
+and the same scalar metrics again as scores (a JSON file for DVC); the
+docstrings' Returns name the first four.
 
 The demos are deterministic: they draw no random numbers.
 """
@@ -17,7 +19,8 @@ from genpipe.theory.config import TheoryConfig
 
 logger = logging.getLogger(__name__)
 
-Outputs = tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, float]]
+Outputs = tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, float],
+                dict[str, float]]
 
 
 def _run(block: str, params: dict, experiment: Callable) -> Outputs:
@@ -26,7 +29,9 @@ def _run(block: str, params: dict, experiment: Callable) -> Outputs:
     report = experiment(config)
     logger.info("theory %s: %s", block, ", ".join(
         f"{k} {v:.4g}" for k, v in report.metrics.items()))
-    return report.table, report.checks, report.figure, report.metrics
+    scores = {key: float(value) for key, value in report.metrics.items()
+              if isinstance(value, int | float)}  # histories stay in MLflow
+    return report.table, report.checks, report.figure, report.metrics, scores
 
 
 def compute_entropies(params: dict) -> Outputs:

@@ -18,7 +18,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(func, f"params:theory.{demo}",
              [f"theory_{demo}_table", f"theory_{demo}_checks",
-              f"theory_{demo}_plot", f"theory_{demo}_metrics"],
+              f"theory_{demo}_plot", f"theory_{demo}_metrics",
+              f"theory_{demo}_scores"],
              name=f"{func.__name__}_node", tags=[f"family.{demo}", "group.theory"])
         for demo, func in DEMOS.items()
     ])
