@@ -14,6 +14,7 @@ SMALL = {
     "importance": {"n_samples": 200, "repeats": 20},
     "mcmc": {"draws": 1000, "burn_in": 100, "max_lag": 20},
     "em": {"n_items": 150},
+    "evidence": {"n_train": 20, "n_test": 50},
 }
 
 

@@ -127,6 +127,20 @@ class EmConfig(_Strict):
         return self
 
 
+class EvidenceConfig(_Strict):
+    """Evidence maximisation on y = sinc(x) + N(0, sigma^2), Gaussian kernels
+    centred on the training inputs (PRML fig. 7.9)."""
+
+    n_train: int = Field(50, ge=5)
+    n_test: int = Field(500, ge=10)
+    sigma: float = Field(0.1, gt=0)
+    x_range: tuple[float, float] = (-10.0, 10.0)
+    kernel_width: float = Field(2.0, gt=0)
+    max_iter: int = Field(1000, ge=2)
+    tol: float = Field(1e-5, gt=0)  # stop when ln p(t) changes less
+    alpha_max: float = Field(1e9, gt=0)  # a weight whose alpha reaches it is pruned
+
+
 class BayesConfig(_Strict):
     """`bayes`: one block per item of the Bayesian theory minimum."""
 
@@ -136,4 +150,5 @@ class BayesConfig(_Strict):
     importance: ImportanceConfig = ImportanceConfig()
     mcmc: McmcConfig = McmcConfig()
     em: EmConfig = EmConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
 

@@ -11,10 +11,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import integrate, optimize, stats
 
-from genpipe.bayes import conjugate, diagnostics, em, figures, linear, monte_carlo
+from genpipe.bayes import (
+    conjugate,
+    diagnostics,
+    em,
+    evidence,
+    figures,
+    linear,
+    monte_carlo,
+)
 from genpipe.bayes.config import (
     ConjugacyConfig,
     EmConfig,
+    EvidenceConfig,
     ImportanceConfig,
     McmcConfig,
     MleMapConfig,
@@ -325,4 +334,57 @@ def crowdsourcing(config: EmConfig, rng: np.random.Generator) -> Report:
                           for i, v in enumerate(result.log_likelihood)]}
     table = annotators.assign(iterations=result.log_likelihood.size)
     figure = figures.em_figure(result.log_likelihood, accuracies, annotators)
+    return Report(table, checks, figure, metrics)
+
+
+def evidence_maximisation(config: EvidenceConfig, rng: np.random.Generator) -> Report:
+    """MacKay's shared-alpha fixed point against the RVM's alpha per weight.
+
+    Checks: ln p(t) by PRML eq. 3.86 against ln N(t | 0, C) at the fixed
+    point; the fixed point's (alpha, beta) against a numerical maximisation
+    of the closed-form log evidence.
+    """
+    x = rng.uniform(*config.x_range, config.n_train)
+    t = np.sinc(x / np.pi) + config.sigma * rng.standard_normal(x.size)
+    x_test = np.linspace(*config.x_range, config.n_test)
+    phi = evidence.gaussian_kernel(x, x, config.kernel_width)
+    phi_test = evidence.gaussian_kernel(x_test, x, config.kernel_width)
+    fits = {name: evidence.maximise_evidence(
+        phi, t, shared=name == "shared", max_iter=config.max_iter, tol=config.tol,
+        alpha_max=config.alpha_max) for name in ("shared", "rvm")}
+    shared, rvm = fits["shared"], fits["rvm"]
+    numeric = optimize.minimize(
+        lambda z: -evidence.log_evidence_shared(phi, t, *np.exp(z)),
+        np.log([shared.alpha[0] * 3, shared.beta / 3]), method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000}).x
+    checks = checks_table([
+        ("log_evidence_eq_3_86", evidence.log_evidence_shared(
+            phi, t, shared.alpha[0], shared.beta), float(shared.log_evidence[-1])),
+        ("alpha_numerical_max", float(np.exp(numeric[0])), float(shared.alpha[0])),
+        ("beta_numerical_max", float(np.exp(numeric[1])), shared.beta)])
+    truth = np.sinc(x_test / np.pi)
+    relevant = rvm.alpha < config.alpha_max
+    table = pd.DataFrame({"x": x, "t": t, "rvm_alpha": rvm.alpha[1:],
+                          "rvm_weight": rvm.mean[1:], "relevant": relevant[1:]})
+    metrics = {
+        "alpha_shared": float(shared.alpha[0]), "beta_shared": shared.beta,
+        "lambda_shared": float(shared.alpha[0] / shared.beta),  # ridge lambda
+        "noise_sd_shared": float(shared.beta ** -0.5),
+        "noise_sd_rvm": float(rvm.beta ** -0.5), "noise_sd_true": config.sigma,
+        "log_evidence_shared": float(shared.log_evidence[-1]),
+        "log_evidence_rvm": float(rvm.log_evidence[-1]),
+        "relevance_vectors": float(relevant[1:].sum()),
+        "basis_functions": float(phi.shape[1]),
+        "iterations_shared": float(shared.iterations),
+        "iterations_rvm": float(rvm.iterations),
+        "test_mse_shared": float(np.mean((phi_test @ shared.mean - truth) ** 2)),
+        "test_mse_rvm": float(np.mean((phi_test @ rvm.mean - truth) ** 2)),
+        "max_check_error": float(checks["abs_error"].max())}
+    sweep = np.logspace(-4, 4, 81) * shared.alpha[0]
+    curve = [evidence.log_evidence_shared(phi, t, a, shared.beta) for a in sweep]
+    sd = np.sqrt(1 / rvm.beta + np.einsum("ij,jk,ik->i", phi_test, rvm.cov, phi_test))
+    figure = figures.evidence_figure(
+        x, t, x_test, truth, phi_test @ rvm.mean, sd, relevant[1:],
+        (sweep, np.asarray(curve), float(shared.alpha[0])),
+        {name: fit.log_evidence for name, fit in fits.items()})
     return Report(table, checks, figure, metrics)

@@ -151,3 +151,37 @@ def em_figure(log_likelihood: np.ndarray, accuracies: pd.DataFrame,
                 xlabel="true accuracy", ylabel="EM estimate")
     figure.tight_layout()
     return figure
+
+
+def evidence_figure(x: np.ndarray, t: np.ndarray, grid: np.ndarray,
+                    truth: np.ndarray, mean: np.ndarray, sd: np.ndarray,
+                    relevant: np.ndarray,
+                    sweep: tuple[np.ndarray, np.ndarray, float],
+                    histories: dict[str, np.ndarray]) -> Figure:
+    """The RVM's fit and relevance vectors; ln p(t) against a shared alpha;
+    ln p(t) per re-estimation step."""
+    figure = Figure(figsize=(15, 4.2))
+    fit, curve, steps = figure.subplots(1, 3)
+    fit.fill_between(grid, mean - 2 * sd, mean + 2 * sd, color="C0", alpha=0.2,
+                     label="RVM predictive ± 2 sd")
+    fit.plot(grid, truth, "k--", label="truth sinc(x)")
+    fit.plot(grid, mean, "C0", label="RVM mean")
+    fit.scatter(x, t, s=12, color="k", label="data")
+    fit.scatter(x[relevant], t[relevant], s=90, facecolors="none",
+                edgecolors="C3", label=f"{int(relevant.sum())} relevance vectors")
+    fit.set(title="Relevance vector machine", xlabel="x", ylabel="t")
+    fit.legend(fontsize=7)
+    alphas, values, chosen = sweep
+    curve.semilogx(alphas, values, "k")
+    curve.axvline(chosen, color="C3", ls=":", label="MacKay's fixed point")
+    curve.set(title="ln p(t | α, β) with one shared α (β at its fixed point)",
+              xlabel="α (prior precision)", ylabel="log evidence")
+    curve.set_ylim(values.max() - 0.5 * np.ptp(values), values.max() + 10)
+    curve.legend(fontsize=8)
+    for name, history in histories.items():
+        steps.plot(np.arange(1, history.size + 1), history, label=name)
+    steps.set_xscale("log")
+    steps.set(title="ln p(t) per re-estimation step", xlabel="iteration")
+    steps.legend(["one shared α", "RVM: one α per weight"], fontsize=8)
+    figure.tight_layout()
+    return figure

@@ -22,7 +22,7 @@ Outputs = tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, float],
 
 # One independent random stream per item: results do not depend on node order.
 STREAMS = {"mle_map": 1, "conjugacy": 2, "rejection": 3, "importance": 4,
-           "mcmc_gamma": 5, "mcmc_mixture": 6, "em": 7}
+           "mcmc_gamma": 5, "mcmc_mixture": 6, "em": 7, "evidence": 8}
 
 
 def _run(item: str, block: str, params: dict, seed: int,
@@ -148,3 +148,21 @@ def label_crowd_with_em(params: dict, seed: int) -> Outputs:
         RuntimeError: the log-likelihood decreased in some EM iteration.
     """
     return _run("em", "em", params, seed, experiments.crowdsourcing)
+
+
+def maximise_evidence(params: dict, seed: int) -> Outputs:
+    """Evidence maximisation: one shared prior precision (MacKay) against the
+    relevance vector machine's one per weight, on noisy sinc data.
+
+    Args:
+        params: The `bayes.evidence` block.
+        seed: The run's seed.
+
+    Returns:
+        Each training point's RVM alpha, weight and relevance; checks (ln p(t)
+        by PRML eq. 3.86 against ln N(t | 0, C), the fixed point against a
+        numerical maximum); the figure; metrics (`alpha_shared`,
+        `lambda_shared`, `log_evidence_rvm`, `relevance_vectors`, ...).
+    """
+    return _run("evidence", "evidence", params, seed,
+                experiments.evidence_maximisation)

@@ -14,6 +14,7 @@ ITEMS = {
     "mcmc_gamma": (nodes.sample_gamma_posterior, "mcmc"),
     "mcmc_mixture": (nodes.sample_mixture, "mcmc"),
     "em": (nodes.label_crowd_with_em, "em"),
+    "evidence": (nodes.maximise_evidence, "evidence"),
 }
 
 
