@@ -71,6 +71,20 @@ class SparseKlConfig(_Strict):
     n_points: int = Field(999, ge=11)
 
 
+class GanGradientConfig(_Strict):
+    """D trained towards optimal against a fixed, untrained G (the GAN family's
+    networks), G's gradient norm measured under both generator losses."""
+
+    d_steps: int = Field(300, ge=1)
+    measure_every: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=2)
+    n_images: int = Field(10000, ge=64)  # MNIST training images D sees
+    latent_dim: int = Field(64, ge=1)
+    channels: int = Field(32, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+
+
 class TheoryConfig(_Strict):
     """`theory`: one block per demo."""
 
@@ -79,3 +93,4 @@ class TheoryConfig(_Strict):
     kl_fit: KlFitConfig = KlFitConfig()
     nash: NashConfig = NashConfig()
     sparse_kl: SparseKlConfig = SparseKlConfig()
+    gan_gradient: GanGradientConfig = GanGradientConfig()

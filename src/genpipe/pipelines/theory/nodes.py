@@ -3,7 +3,7 @@ checks table (computed beside closed form), its figure, its metrics (MLflow)
 and the same scalar metrics again as scores (a JSON file for DVC); the
 docstrings' Returns name the first four.
 
-The demos are deterministic: they draw no random numbers.
+The closed-form demos draw no random numbers; `gan_gradient` is seeded.
 """
 
 from __future__ import annotations
@@ -11,11 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
 
-from genpipe.theory import experiments
+from genpipe.models.generative._gan import (
+    Discriminator,
+    Generator,
+    discriminator_loss,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+)
+from genpipe.theory import experiments, gan_gradients
 from genpipe.theory.config import TheoryConfig
+from genpipe.training import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +111,40 @@ def trace_sparsity_penalty(params: dict) -> Outputs:
         `kl_at_half`, ...).
     """
     return _run("sparse_kl", params, experiments.sparse_kl)
+
+
+def trace_generator_gradients(mnist_train: dict[str, np.ndarray], params: dict,
+                              seed: int) -> Outputs:
+    """The vanishing generator gradient, with the GAN family's networks: D
+    trained towards optimal on MNIST against an untrained, fixed G.
+
+    Args:
+        mnist_train: The ingested training split (`images` N x 28 x 28 uint8).
+        params: The `theory.gan_gradient` block.
+        seed: Seeds the networks' initialisation, the batches and the noise.
+
+    Returns:
+        Gradient norms and mean D(G(z)) per measurement; checks (autograd's
+        gradient in each fake logit against -D and -(1 - D)); the figure;
+        metrics (`grad_norm_minimax_end`, `grad_norm_non_saturating_end`,
+        `d_fake_end`, and both norms as histories over D's steps).
+    """
+    config = TheoryConfig.model_validate({"gan_gradient": params}).gan_gradient
+    rng = seed_everything(seed)
+    generator = Generator(config.latent_dim, config.channels)
+    discriminator = Discriminator(config.channels)
+    pixels = torch.as_tensor(mnist_train["images"][:config.n_images],
+                             dtype=torch.float32)
+    images = (pixels / 255 * 2 - 1).unsqueeze(1)  # [-1, 1], G's tanh range
+    losses = {"minimax": minimax_generator_loss,
+              "non_saturating": non_saturating_generator_loss}
+    report = gan_gradients.gan_gradient(config, generator, discriminator, images,
+                                        losses, discriminator_loss, rng)
+    logger.info("theory gan_gradient: minimax %.3g -> %.3g, non-saturating "
+                "%.3g -> %.3g, D(G(z)) %.3g", report.metrics["grad_norm_minimax_start"],
+                report.metrics["grad_norm_minimax_end"],
+                report.metrics["grad_norm_non_saturating_start"],
+                report.metrics["grad_norm_non_saturating_end"],
+                report.metrics["d_fake_end"])
+    scores = {k: v for k, v in report.metrics.items() if isinstance(v, float)}
+    return report.table, report.checks, report.figure, report.metrics, scores

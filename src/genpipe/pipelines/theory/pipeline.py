@@ -1,5 +1,6 @@
 """The `theory` pipeline: one node per demo, each tagged with its MLflow family
-(`family.<demo>`, one child run each) and `group.theory`."""
+(`family.<demo>`, one child run each) and `group.theory`. The closed-form demos
+need nothing; `gan_gradient` reads the ingested MNIST training split."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -13,13 +14,17 @@ DEMOS = {
     "sparse_kl": nodes.trace_sparsity_penalty,
 }
 
+OUTPUTS = ("table", "checks", "plot", "metrics", "scores")
+
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(func, f"params:theory.{demo}",
-             [f"theory_{demo}_table", f"theory_{demo}_checks",
-              f"theory_{demo}_plot", f"theory_{demo}_metrics",
-              f"theory_{demo}_scores"],
+             [f"theory_{demo}_{part}" for part in OUTPUTS],
              name=f"{func.__name__}_node", tags=[f"family.{demo}", "group.theory"])
         for demo, func in DEMOS.items()
-    ])
+    ] + [Node(nodes.trace_generator_gradients,
+              ["mnist_train", "params:theory.gan_gradient", "params:seed"],
+              [f"theory_gan_gradient_{part}" for part in OUTPUTS],
+              name="trace_generator_gradients_node",
+              tags=["family.gan_gradient", "group.theory"])])
