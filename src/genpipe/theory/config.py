@@ -85,6 +85,26 @@ class GanGradientConfig(_Strict):
     beta1: float = Field(0.5, ge=0, lt=1)
 
 
+class KsparseConfig(_Strict):
+    """The k-sparse autoencoder (the `ksparse_ae` family's model) trained once
+    per k; its encoder's filters and test MSE over k (Makhzani & Frey 2013)."""
+
+    ks: tuple[int, ...] = Field((10, 25, 40, 70), min_length=1)
+    latent_dim: int = Field(1000, ge=1)  # the lecture's 1000 hidden units
+    n_train: int = Field(10000, ge=100)  # MNIST training images used
+    n_test: int = Field(2000, ge=100)
+    max_epochs: int = Field(2, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    filters_shown: int = Field(64, ge=1)  # per k, the filters of largest norm
+
+    @model_validator(mode="after")
+    def _ks_fit(self) -> KsparseConfig:
+        if max(self.ks) > self.latent_dim:
+            raise ValueError(f"ks {self.ks} exceed latent_dim ({self.latent_dim})")
+        return self
+
+
 class TheoryConfig(_Strict):
     """`theory`: one block per demo."""
 
@@ -94,3 +114,4 @@ class TheoryConfig(_Strict):
     nash: NashConfig = NashConfig()
     sparse_kl: SparseKlConfig = SparseKlConfig()
     gan_gradient: GanGradientConfig = GanGradientConfig()
+    ksparse: KsparseConfig = KsparseConfig()

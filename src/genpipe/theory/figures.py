@@ -107,3 +107,23 @@ def sparse_kl_figure(rho_hat: np.ndarray, kl: np.ndarray, grad: np.ndarray,
     right.set(title="Its gradient d KL / d ρ̂", xlabel="ρ̂")
     figure.tight_layout()
     return figure
+
+
+def filters_figure(filters: dict[int, np.ndarray], mse: dict[int, float]) -> Figure:
+    """Per k, a square grid of encoder filters (rows of W as 28 x 28 images),
+    each scaled to its own range."""
+    figure = Figure(figsize=(3.2 * len(filters), 3.6))
+    for axes, (k, rows) in zip(np.atleast_1d(figure.subplots(1, len(filters))),
+                               filters.items(), strict=True):
+        side = int(np.ceil(np.sqrt(len(rows))))
+        grid = np.ones((side * 29 + 1, side * 29 + 1))
+        for i, row in enumerate(rows):
+            image = row.reshape(28, 28)
+            image = (image - image.min()) / max(np.ptp(image), 1e-12)
+            r, c = divmod(i, side)
+            grid[1 + 29 * r:29 * (r + 1), 1 + 29 * c:29 * (c + 1)] = image
+        axes.imshow(grid, cmap="gray", interpolation="nearest")
+        axes.set(title=f"k = {k}: test MSE {mse[k]:.4f}", xticks=[], yticks=[])
+    figure.suptitle("k-sparse autoencoder: encoder filters (largest norms first)")
+    figure.tight_layout()
+    return figure

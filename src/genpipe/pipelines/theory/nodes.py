@@ -16,6 +16,8 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
+from genpipe.config import TrainerConfig
+from genpipe.models import generative
 from genpipe.models.generative._gan import (
     Discriminator,
     Generator,
@@ -23,9 +25,12 @@ from genpipe.models.generative._gan import (
     minimax_generator_loss,
     non_saturating_generator_loss,
 )
-from genpipe.theory import experiments, gan_gradients
-from genpipe.theory.config import TheoryConfig
-from genpipe.training import seed_everything
+from genpipe.models.mnist_classifier import to_tensors
+from genpipe.theory import experiments, figures, gan_gradients
+from genpipe.theory.config import KsparseConfig, TheoryConfig
+from genpipe.training import fit, seed_everything, torch_device
+from genpipe.training.data import TensorDataModule
+from genpipe.training.engine import fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -148,3 +153,56 @@ def trace_generator_gradients(mnist_train: dict[str, np.ndarray], params: dict,
                 report.metrics["d_fake_end"])
     scores = {k: v for k, v in report.metrics.items() if isinstance(v, float)}
     return report.table, report.checks, report.figure, report.metrics, scores
+
+
+def _train_ksparse(k: int, config: KsparseConfig, train: tuple, val: tuple,
+                   seed: int, device: str):
+    """One `ksparse_ae` model with `k` active units, through the shared engine."""
+    seed_everything(seed)
+    model = generative.build("ksparse_ae", {"latent_dim": config.latent_dim, "k": k,
+                                            "lr": config.lr})
+    trainer = TrainerConfig(max_epochs=config.max_epochs, resume=False,
+                            checkpoint_dir=f"data/06_models/checkpoints/ksparse_k{k}",
+                            checkpoint_every_n_epochs=config.max_epochs,
+                            progress_bar=False, log_every_n_steps=10)
+    fit(model, TensorDataModule(train, val, batch_size=config.batch_size, seed=seed),
+        trainer, device=device, family=f"ksparse_k{k}", log_to_mlflow=False,
+        run_fingerprint=fingerprint("ksparse_sweep", config, k, seed))
+    return model.to(torch_device("cpu")).eval()
+
+
+def sweep_ksparse_filters(mnist_train: dict[str, np.ndarray],
+                          mnist_test: dict[str, np.ndarray], params: dict,
+                          seed: int, device: str) -> Outputs:
+    """The k-sparse autoencoder (the `ksparse_ae` family's model) for each k:
+    its encoder filters and its test reconstruction error.
+
+    Args:
+        mnist_train, mnist_test: The ingested splits.
+        params: The `theory.ksparse` block.
+        seed: Seeds every model alike; device: the `device` parameter.
+
+    Returns:
+        Test MSE per k; checks (the fraction of active code units on the test
+        set against k / latent_dim); the filter grids; metrics (`test_mse_k<k>`).
+    """
+    config = TheoryConfig.model_validate({"ksparse": params}).ksparse
+    x, y = (t[:config.n_train] for t in to_tensors(mnist_train))
+    x_test, y_test = (t[:config.n_test] for t in to_tensors(mnist_test))
+    rows, filters, checks = [], {}, []
+    for k in config.ks:
+        model = _train_ksparse(k, config, (x, y), (x_test, y_test), seed, device)
+        with torch.no_grad():
+            codes = model.encode(x_test)
+            mse = float(torch.mean((model.reconstruct(x_test) - x_test) ** 2))
+        weights = model.encoder[0].weight.detach().numpy()  # latent_dim x 784
+        order = np.argsort(-np.linalg.norm(weights, axis=1))[:config.filters_shown]
+        filters[k] = weights[order]
+        rows.append({"k": k, "test_mse": mse})
+        checks.append((f"active_fraction_k{k}", float((codes != 0).double().mean()),
+                       k / config.latent_dim))
+    table = pd.DataFrame(rows)
+    figure = figures.filters_figure(filters, dict(zip(table["k"], table["test_mse"],
+                                                      strict=True)))
+    metrics = {f"test_mse_k{r.k}": r.test_mse for r in table.itertuples()}
+    return (table, experiments.checks_table(checks), figure, metrics, dict(metrics))

@@ -1,6 +1,6 @@
 """The `theory` pipeline: one node per demo, each tagged with its MLflow family
 (`family.<demo>`, one child run each) and `group.theory`. The closed-form demos
-need nothing; `gan_gradient` reads the ingested MNIST training split."""
+need nothing; `gan_gradient` and `ksparse` read the ingested MNIST splits."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -27,4 +27,10 @@ def create_pipeline(**kwargs) -> Pipeline:
               ["mnist_train", "params:theory.gan_gradient", "params:seed"],
               [f"theory_gan_gradient_{part}" for part in OUTPUTS],
               name="trace_generator_gradients_node",
-              tags=["family.gan_gradient", "group.theory"])])
+              tags=["family.gan_gradient", "group.theory"]),
+         Node(nodes.sweep_ksparse_filters,
+              ["mnist_train", "mnist_test", "params:theory.ksparse", "params:seed",
+               "params:device"],
+              [f"theory_ksparse_{part}" for part in OUTPUTS],
+              name="sweep_ksparse_filters_node",
+              tags=["family.ksparse_filters", "group.theory"])])
