@@ -43,7 +43,8 @@ def test_theory_pipeline_runs_every_demo_with_its_checks():
     assert [p["step"] for p in gan["grad_norm_minimax"]] == [0, 3, 6]
     ksparse = out["theory_ksparse_checks"]
     assert (ksparse["abs_error"] < 1e-9).all()  # exactly k of 10 units active
-    assert set(out["theory_ksparse_metrics"]) == {"test_mse_k2", "test_mse_k5"}
+    assert set(out["theory_ksparse_metrics"]) == {"test_mse_k2", "test_mse_k5",
+                                                  "units_used_k2", "units_used_k5"}
 
 
 def test_every_node_names_its_family_and_group():

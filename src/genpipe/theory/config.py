@@ -96,7 +96,7 @@ class KsparseConfig(_Strict):
     max_epochs: int = Field(2, ge=1)
     batch_size: int = Field(128, ge=1)
     lr: float = Field(1e-3, gt=0)
-    filters_shown: int = Field(64, ge=1)  # per k, the filters of largest norm
+    filters_shown: int = Field(64, ge=1)  # per k, the most used units' filters
 
     @model_validator(mode="after")
     def _ks_fit(self) -> KsparseConfig:

@@ -110,8 +110,8 @@ def sparse_kl_figure(rho_hat: np.ndarray, kl: np.ndarray, grad: np.ndarray,
 
 
 def filters_figure(filters: dict[int, np.ndarray], mse: dict[int, float]) -> Figure:
-    """Per k, a square grid of encoder filters (rows of W as 28 x 28 images),
-    each scaled to its own range."""
+    """Per k, a square grid of filters (784-vectors as 28 x 28 images), each
+    scaled to its own range."""
     figure = Figure(figsize=(3.2 * len(filters), 3.6))
     for axes, (k, rows) in zip(np.atleast_1d(figure.subplots(1, len(filters))),
                                filters.items(), strict=True):
@@ -124,6 +124,7 @@ def filters_figure(filters: dict[int, np.ndarray], mse: dict[int, float]) -> Fig
             grid[1 + 29 * r:29 * (r + 1), 1 + 29 * c:29 * (c + 1)] = image
         axes.imshow(grid, cmap="gray", interpolation="nearest")
         axes.set(title=f"k = {k}: test MSE {mse[k]:.4f}", xticks=[], yticks=[])
-    figure.suptitle("k-sparse autoencoder: encoder filters (largest norms first)")
+    figure.suptitle("k-sparse autoencoder: the decoder's filters of the most used "
+                    "units")
     figure.tight_layout()
     return figure

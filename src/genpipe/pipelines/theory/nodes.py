@@ -175,7 +175,8 @@ def sweep_ksparse_filters(mnist_train: dict[str, np.ndarray],
                           mnist_test: dict[str, np.ndarray], params: dict,
                           seed: int, device: str) -> Outputs:
     """The k-sparse autoencoder (the `ksparse_ae` family's model) for each k:
-    its encoder filters and its test reconstruction error.
+    its filters (the decoder's atoms of the most used units) and its test
+    reconstruction error.
 
     Args:
         mnist_train, mnist_test: The ingested splits.
@@ -183,8 +184,10 @@ def sweep_ksparse_filters(mnist_train: dict[str, np.ndarray],
         seed: Seeds every model alike; device: the `device` parameter.
 
     Returns:
-        Test MSE per k; checks (the fraction of active code units on the test
-        set against k / latent_dim); the filter grids; metrics (`test_mse_k<k>`).
+        Test MSE and units used per k; checks (the fraction of active code
+        units on the test set against k / latent_dim); the filter grids;
+        metrics (`test_mse_k<k>`, `units_used_k<k>`: units active on some test
+        image).
     """
     config = TheoryConfig.model_validate({"ksparse": params}).ksparse
     x, y = (t[:config.n_train] for t in to_tensors(mnist_train))
@@ -195,14 +198,17 @@ def sweep_ksparse_filters(mnist_train: dict[str, np.ndarray],
         with torch.no_grad():
             codes = model.encode(x_test)
             mse = float(torch.mean((model.reconstruct(x_test) - x_test) ** 2))
-        weights = model.encoder[0].weight.detach().numpy()  # latent_dim x 784
-        order = np.argsort(-np.linalg.norm(weights, axis=1))[:config.filters_shown]
-        filters[k] = weights[order]
-        rows.append({"k": k, "test_mse": mse})
+        # the decoder's atoms (columns of W_dec) of the units used most often
+        atoms = model.decoder[0].weight.detach().numpy().T  # latent_dim x 784
+        usage = (codes != 0).sum(0).numpy()
+        filters[k] = atoms[np.argsort(-usage, kind="stable")[:config.filters_shown]]
+        rows.append({"k": k, "test_mse": mse, "units_used": int((usage > 0).sum())})
         checks.append((f"active_fraction_k{k}", float((codes != 0).double().mean()),
                        k / config.latent_dim))
     table = pd.DataFrame(rows)
     figure = figures.filters_figure(filters, dict(zip(table["k"], table["test_mse"],
                                                       strict=True)))
-    metrics = {f"test_mse_k{r.k}": r.test_mse for r in table.itertuples()}
+    metrics = {**{f"test_mse_k{r.k}": r.test_mse for r in table.itertuples()},
+               **{f"units_used_k{r.k}": float(r.units_used)
+                  for r in table.itertuples()}}
     return (table, experiments.checks_table(checks), figure, metrics, dict(metrics))
