@@ -21,7 +21,8 @@ PIPELINES = "data_ingestion,bayes,theory"
 
 def test_there_are_notebooks():
     assert {p.name for p in NOTEBOOKS} >= {"02_divergences_and_gans.ipynb",
-                                           "04_bayes.ipynb"}
+                                           "04_bayes.ipynb",
+                                           "05_diffusion_derivations.ipynb"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
