@@ -26,7 +26,9 @@ from pydantic import (
     model_validator,
 )
 
+from genpipe.bayes.config import BayesConfig  # pydantic only
 from genpipe.rl.config import RlConfig  # pydantic only: no torch/SB3
+from genpipe.theory.config import TheoryConfig  # pydantic only
 from genpipe.tuning.study import SearchSpace, TuningConfig
 
 DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
@@ -350,6 +352,8 @@ class _Parameters(Strict):
     xai: XaiConfig
     automl: AutomlConfig
     rl: RlConfig
+    bayes: BayesConfig
+    theory: TheoryConfig
 
 
 Parameters = create_model(

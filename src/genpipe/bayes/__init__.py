@@ -1,0 +1,2 @@
+"""The Bayesian theory minimum in numpy/scipy/ArviZ (never imports kedro):
+MLE vs MAP, conjugate updates, Monte Carlo, Metropolis-Hastings, EM."""
