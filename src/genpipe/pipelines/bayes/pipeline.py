@@ -4,6 +4,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from genpipe.pipelines.bayes import nodes
+from genpipe.tracking import run_tags
 
 # item: (node function, parameters block)
 ITEMS = {
@@ -23,6 +24,6 @@ def create_pipeline(**kwargs) -> Pipeline:
         Node(func, [f"params:bayes.{block}", "params:seed"],
              [f"bayes_{item}_table", f"bayes_{item}_checks", f"bayes_{item}_plot",
               f"bayes_{item}_metrics", f"bayes_{item}_scores"],
-             name=f"{func.__name__}_node", tags=[f"family.{item}", "group.bayes"])
+             name=f"{func.__name__}_node", tags=run_tags(item, "bayes"))
         for item, (func, block) in ITEMS.items()
     ])

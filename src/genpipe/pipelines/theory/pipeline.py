@@ -5,6 +5,7 @@ need nothing; `gan_gradient` and `ksparse` read the ingested MNIST splits."""
 from kedro.pipeline import Node, Pipeline
 
 from genpipe.pipelines.theory import nodes
+from genpipe.tracking import run_tags
 
 DEMOS = {
     "entropy": nodes.compute_entropies,
@@ -21,16 +22,16 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(func, f"params:theory.{demo}",
              [f"theory_{demo}_{part}" for part in OUTPUTS],
-             name=f"{func.__name__}_node", tags=[f"family.{demo}", "group.theory"])
+             name=f"{func.__name__}_node", tags=run_tags(demo, "theory"))
         for demo, func in DEMOS.items()
     ] + [Node(nodes.trace_generator_gradients,
               ["mnist_train", "params:theory.gan_gradient", "params:seed"],
               [f"theory_gan_gradient_{part}" for part in OUTPUTS],
               name="trace_generator_gradients_node",
-              tags=["family.gan_gradient", "group.theory"]),
+              tags=run_tags("gan_gradient", "theory")),
          Node(nodes.sweep_ksparse_filters,
               ["mnist_train", "mnist_test", "params:theory.ksparse", "params:seed",
                "params:device"],
               [f"theory_ksparse_{part}" for part in OUTPUTS],
               name="sweep_ksparse_filters_node",
-              tags=["family.ksparse_filters", "group.theory"])])
+              tags=run_tags("ksparse_filters", "theory"))])
