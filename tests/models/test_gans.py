@@ -24,7 +24,7 @@ from genpipe.models.generative._gan import (
 )
 from genpipe.training import NonFiniteLossError, fit, seed_everything
 from genpipe.training.data import TensorDataModule
-from genpipe.training.engine import fingerprint
+from genpipe.training.engine import checkpoint_folder, fingerprint
 
 GANS = ("gan", "cgan", "wgan", "wgan_gp")
 TINY = {"channels": 4, "latent_dim": 8}
@@ -300,7 +300,8 @@ def test_training_is_seeded_and_resumes_bitwise(family, tmp_path):
     assert all(opt["state"] for opt in straight[1])  # D's and G's moments
     with pytest.raises(_Interrupted):
         _fit(family, tmp_path / "c", 3, params, callbacks=[_StopAt(2)])
-    last = torch.load(tmp_path / "c" / "last.ckpt", weights_only=True)
+    folder = checkpoint_folder(tmp_path / "c", fingerprint(family, params, 3))
+    last = torch.load(folder / "last.ckpt", weights_only=True)
     assert last["epoch"] == 1 and len(last["optimizer_states"]) == 2
     resumed = _state(*_fit(family, tmp_path / "c", 3, params))
     assert _equal(straight, resumed)

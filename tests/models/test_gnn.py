@@ -7,7 +7,7 @@ from genpipe.config import GNNConfig
 from genpipe.models.gnn import GNN, PAPER, input_dropout
 from genpipe.training import TrainerConfig, fit, seed_everything
 from genpipe.training.data import GraphDataModule
-from genpipe.training.engine import MetricHistory, fingerprint
+from genpipe.training.engine import MetricHistory, checkpoint_folder, fingerprint
 
 SEED = 3
 NUM_CLASSES = 2
@@ -85,7 +85,8 @@ def test_best_state_is_the_epoch_of_highest_val_acc(trained):
 def test_best_state_survives_a_checkpoint(trained):
     model, data, _, checkpoint_dir = trained
     # what a resumed run loads (the engine reads checkpoints weights-only)
-    checkpoint = torch.load(checkpoint_dir / "last.ckpt", weights_only=True)
+    folder = checkpoint_folder(checkpoint_dir, fingerprint(model.config, SEED, 80))
+    checkpoint = torch.load(folder / "last.ckpt", weights_only=True)
     fresh = GNN(model.config, data.num_features, NUM_CLASSES)
     fresh.on_load_checkpoint(checkpoint)
     fresh.restore_best()

@@ -1,13 +1,21 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from genpipe.io import LockHeldError
 from genpipe.training import NonFiniteLossError, TrainerConfig
-from genpipe.training.engine import AtomicCheckpointIO, MetricHistory, fingerprint
-from tests.training.toy import EPOCHS, train
+from genpipe.training.engine import (
+    AtomicCheckpointIO,
+    MetricHistory,
+    content_hash,
+    fingerprint,
+)
+from tests.training.toy import EPOCHS, toy_checkpoints, train
 
 TOY = Path(__file__).with_name("toy.py")
 
@@ -39,13 +47,21 @@ def test_killed_run_resumes_to_bitwise_identical_weights(tmp_path):
     assert straight.returncode == 0, straight.stderr
     killed = _run_toy(tmp_path / "resumed", tmp_path / "unused.pt", 3)
     assert killed.returncode == -9, killed.stderr  # SIGKILL, mid-training
-    last = torch.load(tmp_path / "resumed" / "last.ckpt", weights_only=True)
+    last = torch.load(toy_checkpoints(tmp_path / "resumed") / "last.ckpt",
+                      weights_only=True)
     assert last["epoch"] == 2  # epochs 0..2 done and checkpointed
     resumed = _run_toy(tmp_path / "resumed", tmp_path / "resumed.pt", -1)
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming from" in resumed.stderr + resumed.stdout
     assert _weights_equal(torch.load(tmp_path / "straight.pt"),
                           torch.load(tmp_path / "resumed.pt"))
+    # the history (and so the curves drawn from it) has every epoch, numbered
+    # as in the uninterrupted run: byte-identical outputs
+    straight_history = (tmp_path / "straight.pt.history.json").read_text()
+    assert len(json.loads(straight_history)) == EPOCHS
+    assert (tmp_path / "resumed.pt.history.json").read_text() == straight_history
+    assert (tmp_path / "resumed.pt.curves.png").read_bytes() == \
+        (tmp_path / "straight.pt.curves.png").read_bytes()
 
 
 def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path):
@@ -60,9 +76,11 @@ def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path):
 def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path):
     ckpt = tmp_path / "ckpt"
     steps_per_epoch = 96 // 8
-    with pytest.raises(NonFiniteLossError, match=r"toy: loss became nan at epoch 2"):
+    with pytest.raises(NonFiniteLossError,
+                       match=r"toy: loss became nan at epoch 2 .*batch 4 of 12 in "
+                             r"the epoch, batch 28 of the run;"):
         train(str(ckpt), nan_at_step=2 * steps_per_epoch + 3)
-    last = torch.load(ckpt / "last.ckpt", weights_only=True)
+    last = torch.load(toy_checkpoints(ckpt) / "last.ckpt", weights_only=True)
     assert last["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
 
@@ -113,3 +131,51 @@ def test_metrics_reach_the_active_mlflow_run_only_when_asked(tmp_path):
     client = mlflow.MlflowClient()
     assert len(client.get_metric_history(run.info.run_id, "toy/val_loss")) == 2
     assert mlflow.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_content_hash_sees_every_byte_and_ignores_key_order():
+    a = {"x": torch.arange(6.0).reshape(2, 3), "y": np.arange(3)}
+    same = {"y": np.arange(3), "x": torch.arange(6.0).reshape(2, 3)}
+    assert content_hash(a) == content_hash(same)
+    flipped = {**a, "x": a["x"].clone()}
+    flipped["x"][1, 2] = 5.5
+    assert content_hash(flipped) != content_hash(a)
+    assert content_hash({**a, "y": np.arange(3).reshape(3, 1)}) != content_hash(a)
+    assert content_hash({**a, "y": np.arange(3, dtype=np.int32)}) != content_hash(a)
+    dense = torch.zeros(4, 4)
+    dense[1, 2] = 1.0
+    other = dense.clone()
+    other[2, 1] = 1.0
+    assert content_hash(dense.to_sparse()) != content_hash(other.to_sparse())
+
+
+def test_configurations_keep_their_own_checkpoint_folders(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    train(str(ckpt), epochs=2)
+    first = toy_checkpoints(ckpt, epochs=2) / "last.ckpt"
+    before = first.read_bytes()
+    train(str(ckpt), epochs=3)  # another configuration, same checkpoint_dir
+    assert first.read_bytes() == before  # untouched, not deleted
+    assert (toy_checkpoints(ckpt, epochs=3) / "last.ckpt").is_file()
+
+
+def test_a_second_live_run_of_one_configuration_fails_naming_the_first(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    folder = toy_checkpoints(ckpt)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from genpipe.io import exclusive_lock\n"
+         "with exclusive_lock(sys.argv[1], 'toy'):\n"
+         "    print('held', flush=True); time.sleep(60)\n",
+         str(folder.with_name(f"{folder.name}.lock"))],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockHeldError, match=rf"pid {holder.pid} .*"):
+            train(str(ckpt))
+        assert not folder.exists()  # nothing deleted or written meanwhile
+    finally:
+        holder.kill()
+        holder.wait()
+    train(str(ckpt), epochs=EPOCHS)  # a killed holder leaves no stale lock

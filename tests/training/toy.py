@@ -2,7 +2,9 @@
 
 `python toy.py CKPT_DIR OUT_FILE KILL_AT_EPOCH` trains and SIGKILLs itself at
 the start of epoch KILL_AT_EPOCH (after the previous epoch's checkpoint is on
-disk), or writes the final weights to OUT_FILE when KILL_AT_EPOCH is -1.
+disk), or writes the final weights to OUT_FILE when KILL_AT_EPOCH is -1, with
+the metric history beside it (OUT_FILE.history.json) and its curves drawn as
+the pipelines draw them (OUT_FILE.curves.png).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from torch import nn
 
 from genpipe.training import TrainerConfig, fit, seed_everything
 from genpipe.training.data import TensorDataModule
-from genpipe.training.engine import fingerprint
+from genpipe.training.engine import MetricHistory, checkpoint_folder, fingerprint
 
 SEED = 7
 EPOCHS = 5
@@ -56,6 +58,15 @@ def toy_data(n: int = 96) -> TensorDataModule:
     return TensorDataModule((x, y), (x[:32], y[:32]), batch_size=8, seed=SEED)
 
 
+def toy_fingerprint(epochs: int = EPOCHS) -> str:
+    return fingerprint("toy", SEED, epochs)
+
+
+def toy_checkpoints(checkpoint_dir, epochs: int = EPOCHS):
+    """The folder `fit` keeps this toy configuration's checkpoints in."""
+    return checkpoint_folder(checkpoint_dir, toy_fingerprint(epochs))
+
+
 def train(checkpoint_dir: str, epochs: int = EPOCHS, callbacks=(),
           log_to_mlflow: bool = True, **toy_kwargs):
     seed_everything(SEED)
@@ -63,7 +74,7 @@ def train(checkpoint_dir: str, epochs: int = EPOCHS, callbacks=(),
     config = TrainerConfig(max_epochs=epochs, checkpoint_dir=checkpoint_dir,
                            progress_bar=False)
     trainer = fit(model, toy_data(), config, device="cpu", family="toy",
-                  run_fingerprint=fingerprint("toy", SEED, epochs),
+                  run_fingerprint=toy_fingerprint(epochs),
                   callbacks=callbacks, log_to_mlflow=log_to_mlflow)
     return model, trainer
 
@@ -81,7 +92,17 @@ if __name__ == "__main__":
     import logging
 
     logging.basicConfig(level=logging.INFO)
+    import json
+
+    from genpipe import plots
+    from genpipe.datasets import FigureDataset
+
     ckpt_dir, out_file, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    callbacks = [KillAtEpoch(kill_at)] if kill_at >= 0 else []
+    history = MetricHistory()
+    callbacks = [history, *([KillAtEpoch(kill_at)] if kill_at >= 0 else [])]
     model, _ = train(ckpt_dir, callbacks=callbacks)
     torch.save(model.state_dict(), out_file)
+    with open(f"{out_file}.history.json", "w") as handle:
+        json.dump(history.history, handle, sort_keys=True)
+    FigureDataset(f"{out_file}.curves.png", save_args={"dpi": 80}).save(
+        plots.curves_figure(history.history, "toy: training curves", ("loss",)))

@@ -25,6 +25,7 @@ from typing import Any
 
 import lightning as L
 import mlflow
+import numpy as np
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
@@ -32,7 +33,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from pydantic import BaseModel
 
 from genpipe.config import ParameterError, TrainerConfig
-from genpipe.io import atomic_write_bytes, load_tensors
+from genpipe.io import atomic_write_bytes, exclusive_lock, load_tensors
 from genpipe.training.device import resolve_device
 from genpipe.training.seed import rng_state, set_rng_state
 
@@ -101,10 +102,17 @@ class FiniteLossCallback(Callback):
                 # Lightning clips gradients only under automatic optimization.
                 remedy = "Lower the learning rate or set trainer.gradient_clip_val." \
                     if pl_module.automatic_optimization else "Lower the learning rate."
+                # Counted in batches from 1, as a user counts them: Lightning's
+                # global_step counts optimizer steps (two per batch for a GAN).
+                per_epoch = trainer.num_training_batches
+                overall = trainer.current_epoch * per_epoch + batch_idx + 1 \
+                    if per_epoch != float("inf") else None
+                where = f"batch {batch_idx + 1} of {per_epoch} in the epoch" \
+                    + (f", batch {overall} of the run" if overall else "")
                 raise NonFiniteLossError(
                     f"{self.family}: {name} became {value.item()} at epoch "
-                    f"{trainer.current_epoch}, step {trainer.global_step} "
-                    f"(batch {batch_idx}); {kept}. {remedy}")
+                    f"{trainer.current_epoch} (epochs count from 0, as the "
+                    f"checkpoints), {where}; {kept}. {remedy}")
 
 
 class MetricHistory(Callback):
@@ -122,6 +130,14 @@ class MetricHistory(Callback):
         # training metrics just before it: both of this epoch are present here.
         self.history.append({k: float(v) for k, v in trainer.callback_metrics.items()
                              if not k.endswith("_step")})
+
+    # Checkpointed (plain floats: `weights_only` loads them), so a resumed run
+    # holds every epoch's row, numbered as in an uninterrupted run.
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": [dict(row) for row in self.history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [dict(row) for row in state_dict["history"]]
 
 
 class ActiveRunLogger(MLFlowLogger):
@@ -146,12 +162,71 @@ class ActiveRunLogger(MLFlowLogger):
         pass
 
 
-def fingerprint(*configs: Any) -> str:
-    """A short hash of everything that defines a run (configs, seed, ...)."""
+def content_hash(data: Any) -> str:
+    """sha256 of data's content: tensors, arrays, PyG graphs, DataFrames and
+    dicts/lists/tuples of them (dtype, shape and bytes; dict keys sorted).
+
+    The one helper every fingerprint uses for training data, so a checkpoint
+    made on other data (another split, normalisation, subset) is never resumed.
+    """
+    digest = hashlib.sha256()
+
+    def feed(obj: Any) -> None:
+        if isinstance(obj, torch.Tensor):
+            obj = obj.detach().cpu()
+            if obj.is_sparse:
+                obj = obj.coalesce()
+                digest.update(f"sparse{tuple(obj.shape)}".encode())
+                feed(obj.indices())
+                feed(obj.values())
+                return
+            feed(obj.contiguous().numpy() if obj.dtype != torch.bfloat16
+                 else obj.float().numpy())
+        elif isinstance(obj, np.ndarray):
+            array = np.ascontiguousarray(obj)
+            digest.update(f"array{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes() if array.dtype != object
+                          else repr(array.tolist()).encode())
+        elif isinstance(obj, BaseModel):
+            feed(obj.model_dump(mode="json"))
+        elif hasattr(obj, "to_dict") and hasattr(obj, "edge_index"):  # PyG Data
+            feed(dict(obj.to_dict()))
+        elif hasattr(obj, "to_numpy") and hasattr(obj, "columns"):  # DataFrame
+            feed([list(map(str, obj.columns)), list(map(str, obj.dtypes)),
+                  obj.to_numpy()])
+        elif isinstance(obj, dict):
+            digest.update(b"dict")
+            for key in sorted(obj, key=str):
+                digest.update(repr(key).encode())
+                feed(obj[key])
+        elif isinstance(obj, list | tuple):
+            digest.update(f"seq{len(obj)}".encode())
+            for item in obj:
+                feed(item)
+        else:
+            digest.update(repr(obj).encode())
+
+    feed(data)
+    return digest.hexdigest()
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short hash of everything that defines a run: its whole typed config
+    block, the seed and its training data (hashed by `content_hash`)."""
     def plain(obj: Any) -> Any:
-        return obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
-    blob = json.dumps([plain(c) for c in configs], sort_keys=True, default=str)
+        if isinstance(obj, BaseModel):
+            return obj.model_dump(mode="json")
+        if isinstance(obj, str | int | float | bool | type(None)):
+            return obj
+        return {"content": content_hash(obj)}
+    blob = json.dumps([plain(p) for p in parts], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def checkpoint_folder(checkpoint_dir: str | Path, run_fingerprint: str) -> Path:
+    """Where a run keeps its checkpoints: one folder per configuration, so runs
+    of one family with other parameters or data never touch each other's."""
+    return Path(checkpoint_dir) / run_fingerprint
 
 
 def _resume_path(directory: Path, run_fingerprint: str, max_epochs: int) -> Path | None:
@@ -190,8 +265,11 @@ def fit(
         config: The family's `trainer:` block.
         device: The `device` parameter (`auto`, `cpu`, `cuda`, `cuda:N`, `mps`).
         family: Metric prefix and name in messages, e.g. `evaluator`.
-        run_fingerprint: Identifies the run (`fingerprint(...)` of its configs and
-            seed); a checkpoint is resumed only by the run that wrote it.
+        run_fingerprint: Identifies the run (`fingerprint(...)` of its whole
+            config block, seed and training data); names its checkpoint folder
+            `<checkpoint_dir>/<fingerprint>`, so a checkpoint is resumed only by
+            the configuration that wrote it. A second live run of the same
+            configuration fails at once, naming the first (an `fcntl` lock).
         callbacks: Extra Lightning callbacks (sample grids, `MetricHistory`, ...).
         log_to_mlflow: Log metrics into the active MLflow run; off for repeats
             (seeds, trials) whose curves would pile onto one metric history.
@@ -202,11 +280,22 @@ def fit(
             "optimizers itself (manual optimization), where Lightning does not "
             "clip gradients; remove it")
     accelerator, devices = resolve_device(device, config.devices)
-    directory = Path(config.checkpoint_dir)
-    ckpt_path = _resume_path(directory, run_fingerprint, config.max_epochs) \
-        if config.resume else None
-    if ckpt_path is None and directory.exists():
-        shutil.rmtree(directory)
+    directory = checkpoint_folder(config.checkpoint_dir, run_fingerprint)
+    # Beside the folder, not in it: the folder may be deleted under the lock.
+    with exclusive_lock(directory.with_name(f"{directory.name}.lock"),
+                        f"{family}'s checkpoint folder {directory}"):
+        ckpt_path = _resume_path(directory, run_fingerprint, config.max_epochs) \
+            if config.resume else None
+        if ckpt_path is None and directory.exists():
+            shutil.rmtree(directory)  # this configuration's own folder only
+        return _fit(module, datamodule, config, accelerator, devices, directory,
+                    ckpt_path, family, run_fingerprint, callbacks, log_to_mlflow)
+
+
+def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
+         config: TrainerConfig, accelerator: str, devices: Any, directory: Path,
+         ckpt_path: Path | None, family: str, run_fingerprint: str,
+         callbacks: Sequence[Callback], log_to_mlflow: bool) -> L.Trainer:
     run = mlflow.active_run()
     trainer = L.Trainer(
         accelerator=accelerator,
@@ -221,9 +310,12 @@ def fit(
         logger=ActiveRunLogger(family, run.info.run_id)
         if run and log_to_mlflow else False,
         callbacks=[
+            # Saved at the end of the training epoch, after every other
+            # callback's `on_train_epoch_end` (MetricHistory's row included).
             ModelCheckpoint(dirpath=directory, filename="{epoch:03d}", save_last=True,
                             save_top_k=1, enable_version_counter=False,
-                            every_n_epochs=config.checkpoint_every_n_epochs),
+                            every_n_epochs=config.checkpoint_every_n_epochs,
+                            save_on_train_epoch_end=True),
             RunStateCallback(run_fingerprint),
             FiniteLossCallback(family, directory),
             *callbacks,

@@ -39,7 +39,7 @@ def train_evaluator(train: dict, val: dict, params: dict, seed: int,
                             num_workers=config.num_workers)
     model = MnistClassifier(config.model)
     fit(model, data, config.trainer, device=device, family=FAMILY,
-        run_fingerprint=fingerprint(config, seed, len(train["labels"])))
+        run_fingerprint=fingerprint(config, seed, train, val))
     return {key: value.detach().cpu() for key, value in model.state_dict().items()}
 
 

@@ -130,7 +130,7 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         if model.samples and config.snapshot_samples:
             callbacks.append(snapshots)
         fit(model, data, config.trainer, device=device, family=family,
-            run_fingerprint=fingerprint(family, config, seed, len(train_x)),
+            run_fingerprint=fingerprint(family, config, seed, train, val),
             callbacks=callbacks)
         outputs["history"] = history.history
         if model.samples:  # no epochs drawn when snapshots are off

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,12 @@ from genpipe.training.engine import MetricHistory, TrainerConfig, fingerprint
 
 
 def train_seed(graph: Data, model_config: GNNConfig, trainer: TrainerConfig,
-               seed: int, device: str, log_to_mlflow: bool) -> tuple[GNN, list, float]:
+               seed: int, device: str, log_to_mlflow: bool,
+               block: Any = None) -> tuple[GNN, list, float]:
     """One seeded training run; the model comes back with its best-val weights.
+
+    `block` (the caller's whole typed parameter block) and the graph as the
+    model sees it (normalised or not) are part of the checkpoint fingerprint.
 
     Returns:
         The model, its per-epoch metric history and the training wall time.
@@ -35,7 +40,7 @@ def train_seed(graph: Data, model_config: GNNConfig, trainer: TrainerConfig,
     fit(model, GraphDataModule(graph), trainer.model_copy(
             update={"checkpoint_dir": str(directory)}),
         device=device, family=model_config.arch, callbacks=[history],
-        run_fingerprint=fingerprint(model_config, trainer, seed),
+        run_fingerprint=fingerprint(block, model_config, trainer, seed, graph),
         log_to_mlflow=log_to_mlflow)
     seconds = time.perf_counter() - start
     model.restore_best()  # selection on the validation mask only
@@ -65,7 +70,8 @@ def train_gnn(graph: Data, model_params: dict, params: dict, seed: int,
     rows, first = [], None
     for offset in range(config.seeds):
         model, history, seconds = train_seed(graph, model_config, config.trainer,
-                                             seed + offset, device, offset == 0)
+                                             seed + offset, device, offset == 0,
+                                             block=config)
         rows.append({"seed": seed + offset, **model.accuracies(graph),
                      "best_epoch": model.best_epoch, "seconds": seconds})
         first = first or (model, history)

@@ -42,7 +42,8 @@ def tune_gnn(graph: Data, params: dict, seed: int,
         accuracies = []
         for step in range(config.seeds_per_trial):
             model, _, _ = train_seed(graph, model_config, config.trainer,
-                                     seed + step, device, log_to_mlflow=False)
+                                     seed + step, device, log_to_mlflow=False,
+                                     block=config)
             accuracies.append(model.accuracies(graph)["val_acc"])
             report_and_maybe_prune(trial, float(np.mean(accuracies)), step)
         return float(np.mean(accuracies))

@@ -188,7 +188,8 @@ def explain_with_integrated_gradients(
     fit(model, TensorDataModule(tensors(fit_idx), tensors(val_idx),
                                 batch_size=config.mlp.batch_size, seed=seed),
         config.trainer, device=device, family="mlp",
-        run_fingerprint=fingerprint(config.mlp, config.trainer, seed))
+        run_fingerprint=fingerprint(config, seed, names, tensors(fit_idx),
+                                    tensors(val_idx)))
     model.restore_best()
     model = model.to(torch_device("cpu"))  # attributions and scores on CPU
     Z_test = scaler.transform(X_test)
