@@ -17,11 +17,14 @@ from typing import Any
 import numpy as np
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 from kedro.io.core import VersionNotFoundError
+from kedro_datasets import json as _json
+from kedro_datasets import pandas as _pandas
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from kedro_mlflow.io.models import MlflowModelLocalFileSystemDataset
 
 from genpipe.io import (
     RefusedFileError,
+    atomic_folder,
     atomic_write,
     atomic_write_bytes,
     load_tensors,
@@ -366,3 +369,86 @@ class MlflowModelDataset(MlflowModelLocalFileSystemDataset):
                                f"with {culprit} (it would run code); regenerate "
                                "it with this project (e.g. `make repro`)")
         return super()._load()
+
+    def _save(self, model: Any) -> None:
+        # kedro-mlflow deletes the folder, then writes the new one in place: a
+        # kill in between loses both. Written beside it and swapped in instead.
+        if self._flavor == "mlflow.pyfunc":
+            super()._save(model)
+            return
+        target = Path(self._get_save_path())
+        with atomic_folder(target) as staging:
+            self._mlflow_model_module.save_model(model, str(staging), **self._save_args)
+
+
+# --- atomic saves for kedro-datasets' file datasets ---------------------------
+
+class _AtomicFile:
+    """`open(path, "w"/"wb")` through `genpipe.io.atomic_write`: the handle's
+    content replaces `path` only once fully written (binary or text)."""
+
+    def __init__(self, path: str, mode: str, encoding: str | None = None,
+                 newline: str | None = None, errors: str | None = None):
+        self._path, self._text = path, "b" not in mode
+        self._text_args = {"encoding": encoding or "utf-8", "newline": newline,
+                           "errors": errors}
+        self._context: Any = None
+        self._handle: Any = None
+
+    def __enter__(self) -> Any:
+        self._context = atomic_write(self._path)
+        raw = self._context.__enter__()
+        self._handle = io.TextIOWrapper(raw, **self._text_args) if self._text else raw
+        return self._handle
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        if self._text:
+            try:
+                self._handle.detach()  # flushes; the raw file stays open for fsync
+            except Exception:  # noqa: BLE001 - the write's own error wins
+                if exc_info[0] is None:
+                    raise
+        return self._context.__exit__(*exc_info)
+
+
+class _AtomicLocalFileSystem:
+    """A local fsspec filesystem whose write-mode `open` is atomic; every other
+    call goes to the wrapped filesystem."""
+
+    def __init__(self, fs: Any):
+        self._wrapped = fs
+
+    def open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if mode.startswith("w"):
+            return _AtomicFile(path, mode, **kwargs)
+        return self._wrapped.open(path, mode, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+class _AtomicSaves:
+    """Mixin for kedro-datasets' fsspec file datasets: local saves atomic.
+
+    The one wrapper behind `CSVDataset`, `ParquetDataset` and `JSONDataset`
+    below: their `save` writes through `self._fs.open(path, "w...")`, which
+    this routes through `genpipe.io.atomic_write` (a kill mid-write keeps the
+    previous file, and stale temporaries of the target are removed).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if getattr(self, "_protocol", None) == "file":
+            self._fs = _AtomicLocalFileSystem(self._fs)
+
+
+class CSVDataset(_AtomicSaves, _pandas.CSVDataset):
+    """kedro-datasets' `pandas.CSVDataset`, saved atomically (same arguments)."""
+
+
+class ParquetDataset(_AtomicSaves, _pandas.ParquetDataset):
+    """kedro-datasets' `pandas.ParquetDataset`, saved atomically (same arguments)."""
+
+
+class JSONDataset(_AtomicSaves, _json.JSONDataset):
+    """kedro-datasets' `json.JSONDataset`, saved atomically (same arguments)."""

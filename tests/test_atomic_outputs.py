@@ -1,0 +1,84 @@
+"""Every file dataset type the catalog writes is written atomically: a writer
+killed mid-save leaves the previous file intact, and the next save of that
+output removes the killed writer's temporary."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.helpers.outputs import KINDS, dataset
+
+SUFFIX = {"npz": ".npz", "torch": ".pt", "graph": ".pt", "figure": ".png",
+          "sb3": ".zip", "csv": ".csv", "parquet": ".parquet", "json": ".json",
+          "mlflow_xgboost": ""}
+
+
+def _digest(path: Path) -> str:
+    """sha256 over a file, or over a folder's relative paths and contents."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() \
+        else [path]
+    for file in files:
+        digest.update(str(file.relative_to(path.parent)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _temporaries(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_killed_writer_leaves_the_old_output_and_no_temporary(tmp_path, kind):
+    path = tmp_path / f"out{SUFFIX[kind]}"
+    target, data = dataset(kind, str(path))
+    target.save(data(1))
+    before = _digest(path)
+
+    killed = subprocess.run([sys.executable, "-m", "tests.helpers.outputs", kind,
+                             str(path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert _digest(path) == before  # the old output, intact
+    assert _temporaries(tmp_path), "the kill came before any temporary existed"
+
+    dataset(kind, str(path))[0].save(data(3))  # the next run writes it again
+    assert _temporaries(tmp_path) == []
+    assert _digest(path) != before
+
+
+def test_a_live_writers_temporary_is_kept(tmp_path):
+    from genpipe.io import atomic_write, remove_stale_temporaries
+
+    target = tmp_path / "out.bin"
+    with atomic_write(target) as handle:
+        handle.write(b"in progress")
+        assert remove_stale_temporaries(target) == []  # ours: alive
+        assert len(_temporaries(tmp_path)) == 1
+    assert target.read_bytes() == b"in progress"
+    assert _temporaries(tmp_path) == []
+
+
+def test_a_full_disk_names_the_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from genpipe.io import atomic_write_bytes
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "reports" / "scores.json"
+    with pytest.raises(OSError, match=r"No space left on device \(writing .*"
+                                      r"reports/scores\.json\)") as error:
+        atomic_write_bytes(target, b"{}")
+    assert error.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert _temporaries(target.parent) == []
