@@ -80,15 +80,18 @@ def test_shipped_family_model_blocks_are_valid(env):
 
 
 def test_hook_checks_the_model_blocks_of_the_families_a_run_includes(base):
+    from kedro.io import DataCatalog
     from kedro.pipeline import Pipeline
 
-    from genpipe.hooks import GenpipeHooks
     from genpipe.pipelines.generative import family_pipelines
+    from genpipe.preflight import PreflightHooks
 
-    hooks = GenpipeHooks()
+    hooks = PreflightHooks()
     base["vae"]["model"]["latent_dim"] = -1
+    base["device"] = "cpu"
     hooks.after_catalog_created({"parameters": base})
-    hooks.before_pipeline_run({}, family_pipelines()["ae"])  # vae not included
+    catalog = DataCatalog()  # every input a runtime MemoryDataset: none missing
+    hooks.before_pipeline_run({}, family_pipelines()["ae"], catalog)  # no vae
     with pytest.raises(ParameterError, match=r"parameters\.vae\.model\.latent_dim"):
-        hooks.before_pipeline_run({}, family_pipelines()["vae"])
-    hooks.before_pipeline_run({}, Pipeline([]))
+        hooks.before_pipeline_run({}, family_pipelines()["vae"], catalog)
+    hooks.before_pipeline_run({}, Pipeline([]), catalog)

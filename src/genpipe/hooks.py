@@ -7,7 +7,7 @@ import subprocess
 import mlflow
 from kedro.framework.hooks import hook_impl
 
-from genpipe.config import Parameters, family_names, validate_parameters
+from genpipe.config import Parameters, validate_parameters
 
 
 def _git(*args: str) -> str | None:
@@ -57,15 +57,8 @@ class GenpipeHooks:
         self._params = validate_parameters(parameters["parameters"])
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict, pipeline) -> None:
-        # Generative families' `model` blocks need the families' torch modules:
-        # checked here, for the families this run includes, before any node.
-        namespaces = {node.namespace.split(".")[0] for node in pipeline.nodes
-                      if node.namespace}
-        if self._params is not None and namespaces & set(family_names()):
-            from genpipe.models.generative import validate_models
-
-            validate_models(self._params.model_dump(),
-                            sorted(namespaces & set(family_names())))
+    def before_pipeline_run(self, run_params: dict) -> None:
+        # Family `model:` blocks, the device and missing inputs are checked
+        # earlier, before the MLflow run opens (`genpipe.preflight`).
         if mlflow.active_run() is not None and self._params is not None:
             mlflow.set_tags(provenance_tags(self._params, run_params.get("env")))

@@ -6,6 +6,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from genpipe.hooks import GenpipeHooks
+from genpipe.preflight import PreflightHooks
 
 
 def _project_root() -> str:
@@ -13,7 +14,7 @@ def _project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
-HOOKS = (GenpipeHooks(),)
+HOOKS = (GenpipeHooks(), PreflightHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -1,0 +1,135 @@
+"""Checks that run before the first node, and before any MLflow run is opened.
+
+`PreflightHooks.before_pipeline_run` is `tryfirst`: pluggy calls it before
+kedro-mlflow's own `before_pipeline_run` (which opens the MLflow run), so a run
+that cannot work fails with one line and leaves no MLflow run behind, instead
+of failing after ingestion, a training budget or a FINISHED empty run:
+
+* the `model:` block of every generative family the run includes;
+* the `device` parameter (e.g. `cuda` on a machine without CUDA);
+* every external input of the selected pipelines (a dataset no node of this
+  run produces, e.g. `reference_stats` or `evaluator_model`) exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from kedro.framework.hooks import hook_impl
+
+from genpipe.config import ParameterError, family_names
+
+logger = logging.getLogger(__name__)
+
+DVC_FILE = "dvc.yaml"
+
+
+class PreflightError(RuntimeError):
+    """The run cannot work: said in one line before any node runs."""
+
+
+def _filepath(dataset: Any) -> str | None:
+    path = getattr(dataset, "_filepath", None)
+    return str(path) if path is not None else None
+
+
+def _producer(filepath: str, dvc_file: Path, env: str | None) -> str | None:
+    """The command that makes the file: the `kedro run` of the DVC stage whose
+    outs hold it, matched on the `<layer>/<name>` tail so any data root matches."""
+    tail = PurePosixPath(filepath).parts[-2:]
+    try:
+        stages = yaml.safe_load(dvc_file.read_text()).get("stages", {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    for name, stage in stages.items():
+        for out in stage.get("outs", []) if isinstance(stage, dict) else []:
+            out_path = next(iter(out)) if isinstance(out, dict) else str(out)
+            if PurePosixPath(out_path).parts[-2:] != tail:
+                continue
+            command = str(stage.get("cmd", "")).split("#")[0].strip()
+            if not command.startswith("kedro run") or "${" in command:
+                return f"`dvc repro {name}`"
+            if env and env not in ("base", "local"):
+                command = command.replace("kedro run", f"kedro run --env {env}", 1)
+            return f"`{command}`"
+    return None
+
+
+def missing_inputs(pipeline: Any, catalog: Any, dvc_file: Path,
+                   env: str | None = None) -> list[str]:
+    """One description per external input of `pipeline` that does not exist."""
+    missing = []
+    for name in sorted(pipeline.inputs()):
+        if name == "parameters" or name.startswith("params:") or name not in catalog:
+            continue  # parameters, or a runtime MemoryDataset the runner checks
+        dataset = catalog.get(name)
+        path = _filepath(dataset)
+        if path is None or catalog.exists(name):
+            continue
+        command = _producer(path, dvc_file, env)
+        hint = f"{command} makes it" if command else "no pipeline here makes it"
+        missing.append(f"{name} ({path}; {hint})")
+    return missing
+
+
+def check_device(spec: str) -> None:
+    """Raises `PreflightError` when the `device` parameter names an absent device."""
+    from genpipe.training.device import DeviceUnavailableError, torch_device
+
+    try:
+        torch_device(spec)
+    except (DeviceUnavailableError, ValueError) as exc:
+        raise PreflightError(f"parameters.device: {exc}") from None
+
+
+def _uses(pipeline: Any, parameter: str) -> bool:
+    suffix = f":{parameter}"
+    return any(name.startswith("params:") and name.endswith(suffix)
+               for name in pipeline.inputs())
+
+
+class PreflightHooks:
+    """Fails a run that cannot work before any node runs or MLflow run opens."""
+
+    def __init__(self) -> None:
+        self._parameters: dict | None = None
+        self._project_path: Path = Path.cwd()
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._project_path = Path(context.project_path)
+
+    @hook_impl
+    def after_catalog_created(self, parameters: dict) -> None:
+        from genpipe.config import validate_parameters
+
+        # With the schema's defaults filled in, as the nodes will see them.
+        self._parameters = validate_parameters(parameters["parameters"]).model_dump()
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict, pipeline: Any,
+                            catalog: Any) -> None:
+        params = self._parameters or {}
+        namespaces = {node.namespace.split(".")[0] for node in pipeline.nodes
+                      if node.namespace}
+        families = sorted(namespaces & set(family_names()))
+        if families:
+            # Each family's `model` block needs its torch module: checked for the
+            # families this run includes only.
+            from genpipe.models.generative import validate_models
+
+            validate_models(params, families)
+        if _uses(pipeline, "device") and "device" in params:
+            check_device(str(params["device"]))
+        missing = missing_inputs(pipeline, catalog, self._project_path / DVC_FILE,
+                                 run_params.get("env"))
+        if missing:
+            raise PreflightError(
+                f"{len(missing)} input(s) of this run do not exist (nothing ran; "
+                "`dvc pull` restores DVC-tracked ones): " + "; ".join(missing))
+
+
+__all__ = ["ParameterError", "PreflightError", "PreflightHooks", "missing_inputs"]

@@ -1,0 +1,154 @@
+"""Checks before the first node (and before any MLflow run opens): a family's
+`model` block, the device, the selected pipelines' external inputs; printed as
+one line by `kedro run` (the traceback only with --verbose / GENPIPE_DEBUG=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
+
+from genpipe.datasets import NpzDataset
+from genpipe.preflight import PreflightError, check_device, missing_inputs
+from tests.conftest import ROOT
+
+KEDRO = Path(sys.executable).with_name("kedro")
+
+
+def _identity(*inputs):
+    return inputs[0]
+
+
+def test_missing_inputs_names_the_file_and_the_command_that_makes_it(tmp_path):
+    stats = tmp_path / "data" / "04_feature" / "reference_stats.npz"
+    catalog = DataCatalog({"reference_stats": NpzDataset(str(stats)),
+                           "made_here": NpzDataset(str(tmp_path / "made.npz")),
+                           "in_memory": MemoryDataset()})
+    pipeline = Pipeline([
+        Node(_identity, "reference_stats", "x1"),
+        Node(_identity, "x1", "made_here"),
+        Node(_identity, "made_here", "x2"),  # produced by this run: not checked
+        Node(_identity, ["in_memory", "params:seed"], "x3"),
+    ])
+    missing = missing_inputs(pipeline, catalog, ROOT / "dvc.yaml", env="ci")
+    assert missing == [f"reference_stats ({stats}; `kedro run --env ci --pipelines "
+                       "evaluation` makes it)"]
+    NpzDataset(str(stats)).save({"mu": np.zeros(2)})
+    assert missing_inputs(pipeline, catalog, ROOT / "dvc.yaml") == []
+
+
+def test_an_absent_device_is_one_line_naming_the_parameter():
+    import torch
+
+    check_device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(PreflightError, match=r"^parameters\.device: .*cuda"):
+            check_device("cuda")
+    with pytest.raises(PreflightError, match=r"^parameters\.device: "):
+        check_device("tpu")
+
+
+# --- through `kedro run` in a copy of the project ------------------------------
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    destination = tmp_path_factory.mktemp("preflight") / "genpipe"
+    destination.mkdir()
+    for name in ("pyproject.toml", ".telemetry", "dvc.yaml"):
+        shutil.copy2(ROOT / name, destination / name)
+    shutil.copytree(ROOT / "conf", destination / "conf",
+                    ignore=shutil.ignore_patterns("local"))
+    shutil.copytree(ROOT / "src", destination / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (destination / "conf" / "local").mkdir()
+    return destination
+
+
+def _kedro_run(project: Path, local_params: str, *args: str,
+               debug: bool = False) -> subprocess.CompletedProcess:
+    (project / "conf" / "local" / "parameters.yml").write_text(local_params)
+    for leftover in ("mlflow.db", "data"):
+        path = project / leftover
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the project's own mlflow.yml decides
+    env.pop("GENPIPE_DEBUG", None)
+    if debug:
+        env["GENPIPE_DEBUG"] = "1"
+    return subprocess.run([str(KEDRO), "run", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _runs(project: Path) -> list[tuple[str, str]]:
+    database = project / "mlflow.db"
+    if not database.exists():
+        return []
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute(
+            "select name from sqlite_master where type='table'")}
+        if "runs" not in tables:
+            return []
+        return connection.execute("select name, status from runs").fetchall()
+
+
+def _written(project: Path) -> list[str]:
+    data = project / "data"
+    return sorted(str(p) for p in data.rglob("*") if p.is_file()) \
+        if data.exists() else []
+
+
+def _error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines()
+            if line.startswith("genpipe: ")]
+
+
+@pytest.mark.slow
+def test_a_bad_family_block_fails_before_any_mlflow_run_or_node(project):
+    result = _kedro_run(project, "device: cpu\nvae:\n  model:\n    bogus: 1\n",
+                        "--pipelines", "vae")
+    assert result.returncode == 1
+    assert _error_lines(result) == ["genpipe: ParameterError: 1 invalid "
+                                    "parameter(s); nothing was run:"]
+    assert "parameters.vae.model.bogus" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _runs(project) == []  # no FINISHED (or any) run recorded
+    assert _written(project) == []
+
+
+@pytest.mark.slow
+def test_cuda_without_cuda_fails_before_the_first_node(project):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = _kedro_run(project, "device: cuda\n", "--pipelines", "evaluator")
+    assert result.returncode == 1
+    [line] = _error_lines(result)
+    assert line.startswith("genpipe: PreflightError: parameters.device: "
+                           "device='cuda' was asked for")
+    assert _runs(project) == [] and _written(project) == []
+    # the traceback is one flag away
+    verbose = _kedro_run(project, "device: cuda\n", "--pipelines", "evaluator",
+                         debug=True)
+    assert verbose.returncode != 0 and "Traceback" in verbose.stderr
+
+
+@pytest.mark.slow
+def test_missing_external_inputs_fail_before_the_first_node(project):
+    result = _kedro_run(project, "device: cpu\n", "--pipelines", "evaluation")
+    assert result.returncode == 1
+    [line] = _error_lines(result)
+    assert "evaluator_model" in line and "evaluator.pt" in line
+    assert "`kedro run --pipelines evaluator` makes it" in line
+    assert _runs(project) == [] and _written(project) == []
