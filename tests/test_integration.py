@@ -27,6 +27,7 @@ WALL_CLOCK = ("seconds", "per_second", "/time/fps", "/time/time_elapsed")
 # overran 10 min on a 2-core CPU shared with a `base` run: this guards against
 # hangs with room for a loaded machine.
 KEDRO_TIMEOUT_S = 1500
+CI_DATA = "data/ci"  # conf/ci/globals.yml: ci's outputs never touch base's data/
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,7 @@ def first_run(tmp_path_factory, mirror_root):
 
 def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_run):
     project, run = first_run
-    assert run.info.status == "FINISHED" and run.info.run_name == "__default__"
+    assert run.info.status == "FINISHED" and run.info.run_name == "__default__ [ci]"
     params = run.data.params
     assert params["seed"] == "42" and params["device"] == "cpu"
     assert params["evaluator.trainer.max_epochs"] == "3"  # conf/ci over conf/base
@@ -180,7 +181,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
         a.path for a in client.list_artifacts(run.info.run_id, "ppca")}
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
-    scores_file = project / "data/08_reporting/reference_scores.json"
+    scores_file = project / CI_DATA / "08_reporting/reference_scores.json"
     scores = json.loads(scores_file.read_text())
     assert scores["metrics"]["fid"] == metrics["reference/fid"]
     assert len(scores["evaluator_sha256"]) == 64
@@ -225,6 +226,7 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/08_reporting/ppo_eval_episodes.csv",
                    "data/08_reporting/dqn_eval_episodes.csv",
                    "data/08_reporting/a2c_eval_episodes.csv"):
+        output = output.replace("data/", f"{CI_DATA}/", 1)
         assert (project / output).read_bytes() == \
             (tmp_path / "genpipe" / output).read_bytes(), output
 
@@ -255,7 +257,7 @@ def test_ci_run_records_the_tabular_pipelines(first_run):
     assert len(trials) == 4 == metrics["xgboost_tuned/trials"]
     assert metrics["autosklearn/successful_runs"] >= 1
     assert metrics["autosklearn/test_acc"] > 0.9
-    comparison = (project / "data/08_reporting/automl_comparison.csv").read_text()
+    comparison = (project / CI_DATA / "08_reporting/automl_comparison.csv").read_text()
     assert [line.split(",")[0] for line in comparison.splitlines()] == [
         "model", "xgboost", "xgboost_tuned", "autosklearn"]
     assert {a.path for a in client.list_artifacts(run.info.run_id, "autosklearn")} \
@@ -298,10 +300,11 @@ def test_ci_run_records_the_rl_pipeline(first_run):
     assert run.data.params["rl.ppo.agent.clip_range"] == "0.2"  # conf/base
     metrics = run.data.metrics
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
-    table = pd.read_csv(project / "data/08_reporting/rl_comparison.csv")
+    table = pd.read_csv(project / CI_DATA / "08_reporting/rl_comparison.csv")
     assert table["algorithm"].tolist() == ["ppo", "dqn", "a2c"]
     for name, cls in (("ppo", PPO), ("dqn", DQN), ("a2c", A2C)):
-        episodes = pd.read_csv(project / f"data/08_reporting/{name}_eval_episodes.csv")
+        episodes = pd.read_csv(
+            project / CI_DATA / f"08_reporting/{name}_eval_episodes.csv")
         assert episodes["seed"].tolist() == [10_000 + i for i in range(5)]
         assert metrics[f"rl/{name}/eval_reward_mean"] == episodes["reward"].mean()
         row = table.set_index("algorithm").loc[name]
@@ -312,7 +315,7 @@ def test_ci_run_records_the_rl_pipeline(first_run):
         steps = [m.step for m in history]
         assert len(steps) >= 2 and steps == sorted(steps)
         assert steps[-1] <= metrics[f"rl/{name}/timesteps"]
-        agent = cls.load(project / f"data/06_models/{name}.zip")  # SB3's own zip
+        agent = cls.load(project / CI_DATA / f"06_models/{name}.zip")  # SB3's own zip
         assert agent.num_timesteps == metrics[f"rl/{name}/timesteps"]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id,
                                                            f"rl/{name}")}

@@ -132,4 +132,22 @@ class PreflightHooks:
                 "`dvc pull` restores DVC-tracked ones): " + "; ".join(missing))
 
 
-__all__ = ["ParameterError", "PreflightError", "PreflightHooks", "missing_inputs"]
+__all__ = ["ParameterError", "PreflightError", "PreflightHooks", "RunEnvironmentHooks",
+           "missing_inputs"]
+
+
+class RunEnvironmentHooks:
+    """Names the environment in the MLflow run's name (`__default__ [ci]`), so
+    a quick `ci` run is never mistaken for a `base` one in the UI's run list
+    (the `genpipe.env` tag says it too)."""
+
+    @hook_impl(trylast=True)  # after kedro-mlflow opened (and named) the run
+    def before_pipeline_run(self, run_params: dict) -> None:
+        import mlflow
+
+        env, run = run_params.get("env"), mlflow.active_run()
+        if run is None or env in (None, "base", "local"):
+            return
+        name = run.info.run_name or ""
+        if not name.endswith(f"[{env}]"):
+            mlflow.set_tag("mlflow.runName", f"{name} [{env}]".strip())

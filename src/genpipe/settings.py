@@ -6,7 +6,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from genpipe.hooks import GenpipeHooks
-from genpipe.preflight import PreflightHooks
+from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
 
 
 def _project_root() -> str:
@@ -14,7 +14,7 @@ def _project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
-HOOKS = (GenpipeHooks(), PreflightHooks())
+HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
