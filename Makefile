@@ -23,7 +23,7 @@ AUTOML_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions
   $(HOME)/.pyenv/versions/3.9.18/bin/python) python3.9)
 export GENPIPE_AUTOSKLEARN_PYTHON ?= $(CURDIR)/$(AUTOML_VENV)/bin/python
 
-.PHONY: help install automl-env run test test-fast repro mlflow-ui lint bench lock clean
+.PHONY: help install automl-env run test test-fast repro pull mlflow-ui lint bench lock clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -74,6 +74,22 @@ test-fast: install ## Unit tests only (skips end-to-end pipeline runs)
 repro: install automl-env ## Reproduce the DVC stages (`dvc repro`), each one a `kedro run`
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro  # stages call `kedro`
 
+# `dvc pull` without its remote prints ~140 "Checkout failed" lines and never
+# says why: the remote is checked first, in one line.
+pull: install ## Restore the DVC-tracked outputs from the default remote (`dvc pull`)
+	@name="$$($(BIN)/dvc config core.remote 2>/dev/null)"; \
+	url="$$($(BIN)/dvc config "remote.$$name.url" 2>/dev/null)"; \
+	if [ -z "$$name" ] || [ -z "$$url" ]; then \
+	  echo "pull: no default DVC remote is configured (dvc remote add -d NAME URL);" \
+	    "or rebuild every output with 'make repro'" >&2; exit 1; fi; \
+	case "$$url" in *://*) ;; *) \
+	  case "$$url" in /*) dir="$$url";; *) dir=".dvc/$$url";; esac; \
+	  if [ ! -d "$$dir" ]; then \
+	    echo "pull: the default DVC remote '$$name' ($$dir) does not exist; put that" \
+	      "folder there, or rebuild every output with 'make repro'" >&2; \
+	    exit 1; fi;; esac; \
+	$(BIN)/dvc pull
+
 mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 	  --host 127.0.0.1 --port 5000
@@ -95,5 +111,5 @@ lock: ## Re-pin constraints.txt from the current .venv
 	  sed -E 's/^torch==([0-9.]+)\+.*/torch==\1/' > constraints.txt  # any torch build
 
 clean: ## Remove caches and checkpoints (keeps data outputs, runs and .venv)
-	rm -rf .pytest_cache .ruff_cache data/06_models/checkpoints
+	rm -rf .pytest_cache .ruff_cache data/06_models/checkpoints data/*/06_models/checkpoints
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
