@@ -19,6 +19,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv
 
 
@@ -29,7 +30,8 @@ def main() -> None:
     parser.add_argument("--sparse", action="store_true")
     args = parser.parse_args()
     torch.manual_seed(42)
-    data = torch.load(args.graph, weights_only=False)
+    # genpipe stores the graph as plain tensors (loadable without trusting it)
+    data = Data(**torch.load(args.graph, weights_only=True))
     if args.sparse:
         data.x = data.x.to_sparse()
     conv1 = GCNConv(data.num_features, 16)

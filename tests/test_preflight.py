@@ -152,3 +152,52 @@ def test_missing_external_inputs_fail_before_the_first_node(project):
     assert "evaluator_model" in line and "evaluator.pt" in line
     assert "`kedro run --pipelines evaluator` makes it" in line
     assert _runs(project) == [] and _written(project) == []
+
+
+def test_a_second_run_writing_the_same_outputs_fails_naming_the_first(tmp_path):
+    from genpipe.io import LockHeldError
+    from genpipe.preflight import LOCK_DIR, PreflightHooks, output_files
+
+    model = tmp_path / "data" / "06_models" / "vae.pt"
+    catalog = DataCatalog({"vae.model": NpzDataset(str(model)),
+                           "elsewhere": NpzDataset(str(tmp_path / "other.npz"))})
+    pipeline = Pipeline([Node(_identity, "params:seed", "vae.model")])
+    other = Pipeline([Node(_identity, "params:seed", "elsewhere")])
+    assert output_files(pipeline, catalog) == {"vae.model": str(model)}
+
+    def hooks() -> PreflightHooks:
+        hook = PreflightHooks()
+        hook._project_path, hook._parameters = tmp_path, {}
+        return hook
+
+    first = hooks()
+    first.before_pipeline_run({}, pipeline, catalog)  # the first run holds it
+    holder = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom pathlib import Path\n"
+         "from kedro.io import DataCatalog\nfrom kedro.pipeline import Node, Pipeline\n"
+         "from genpipe.datasets import NpzDataset\n"
+         "from genpipe.preflight import PreflightHooks\n"
+         "hook = PreflightHooks(); hook._project_path = Path(sys.argv[1])\n"
+         "catalog = DataCatalog({'vae.model': NpzDataset(sys.argv[2])})\n"
+         "hook.before_pipeline_run({}, Pipeline([Node(lambda x: x, 'params:seed', "
+         "'vae.model')]), catalog)\n",
+         str(tmp_path), str(model)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert holder.returncode != 0
+    line = holder.stderr.strip().splitlines()[-1]
+    assert line.startswith("genpipe.io.LockHeldError: "), holder.stderr[-2000:]
+    assert "vae.model" in line and str(model) in line
+    assert f"pid {os.getpid()}" in line  # names the run holding it
+    hooks().before_pipeline_run({}, other, catalog)  # other outputs: no conflict
+    first.after_pipeline_run()
+    assert (tmp_path / LOCK_DIR).is_dir()
+    second = hooks()
+    second.before_pipeline_run({}, pipeline, catalog)  # released: free again
+    second.on_pipeline_error()
+    assert not model.exists()  # nothing here writes outputs
+    with pytest.raises(LockHeldError):  # in-process too: flock is per open file
+        first.before_pipeline_run({}, pipeline, catalog)
+        hooks().before_pipeline_run({}, pipeline, catalog)
+    first.after_pipeline_run()

@@ -8,11 +8,16 @@ of failing after ingestion, a training budget or a FINISHED empty run:
 * the `model:` block of every generative family the run includes;
 * the `device` parameter (e.g. `cuda` on a machine without CUDA);
 * every external input of the selected pipelines (a dataset no node of this
-  run produces, e.g. `reference_stats` or `evaluator_model`) exists.
+  run produces, e.g. `reference_stats` or `evaluator_model`) exists;
+* no other live run is writing any of this run's output files: each output
+  is locked (`genpipe.io.exclusive_lock`, `.locks/`) until the run ends,
+  so a second run of a family fails at once naming the first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,6 +30,7 @@ from genpipe.config import ParameterError, family_names
 logger = logging.getLogger(__name__)
 
 DVC_FILE = "dvc.yaml"
+LOCK_DIR = ".locks"  # git-ignored; outside data/, which DVC hashes
 
 
 class PreflightError(RuntimeError):
@@ -75,6 +81,32 @@ def missing_inputs(pipeline: Any, catalog: Any, dvc_file: Path,
     return missing
 
 
+def output_files(pipeline: Any, catalog: Any) -> dict[str, str]:
+    """{dataset name: file path} of every file output the pipeline writes."""
+    files = {}
+    for name in sorted(pipeline.all_outputs()):
+        if name in catalog and (path := _filepath(catalog.get(name))) is not None:
+            files[name] = path
+    return files
+
+
+def lock_outputs(files: dict[str, str], lock_dir: Path) -> contextlib.ExitStack:
+    """Holds one lock per output file; raises `LockHeldError` naming the
+    output and the run holding it (nothing stays locked then)."""
+    from genpipe.io import LockHeldError, exclusive_lock
+
+    stack = contextlib.ExitStack()
+    try:
+        for name, path in files.items():
+            key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:12]
+            stack.enter_context(exclusive_lock(
+                lock_dir / f"{Path(path).name}-{key}.lock", f"{name} ({path})"))
+    except LockHeldError:
+        stack.close()
+        raise
+    return stack
+
+
 def check_device(spec: str) -> None:
     """Raises `PreflightError` when the `device` parameter names an absent device."""
     from genpipe.training.device import DeviceUnavailableError, torch_device
@@ -97,6 +129,7 @@ class PreflightHooks:
     def __init__(self) -> None:
         self._parameters: dict | None = None
         self._project_path: Path = Path.cwd()
+        self._locks: contextlib.ExitStack | None = None
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
@@ -130,6 +163,22 @@ class PreflightHooks:
             raise PreflightError(
                 f"{len(missing)} input(s) of this run do not exist (nothing ran; "
                 "`dvc pull` restores DVC-tracked ones): " + "; ".join(missing))
+        self._release()
+        self._locks = lock_outputs(output_files(pipeline, catalog),
+                                   self._project_path / LOCK_DIR)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._release()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._locks is not None:
+            self._locks.close()
+            self._locks = None
 
 
 __all__ = ["ParameterError", "PreflightError", "PreflightHooks", "RunEnvironmentHooks",

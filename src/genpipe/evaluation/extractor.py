@@ -93,6 +93,9 @@ def build_extractor(config: ExtractorConfig, evaluator_weights: dict[str, torch.
                 "(inception-2015-12-05.pt of StyleGAN2-ADA / clean-fid), or use "
                 "kind: mnist_classifier (the default, needs no download).")
         checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        # Not a DVC output but a file the user names here (and whose sha256 is
+        # recorded): TorchScript runs its own compiled graph, so it is trusted
+        # like code, unlike every file the catalog loads (`genpipe.io`).
         return InceptionExtractor(torch.jit.load(str(path), map_location="cpu"),
                                   checksum, device)
     network = MnistClassifier(evaluator_config)
