@@ -38,8 +38,12 @@ class PreflightError(RuntimeError):
 
 
 def _filepath(dataset: Any) -> str | None:
+    """The local file or folder a dataset reads and writes, if any (MLflow
+    tracking datasets have a placeholder `.`, not a file)."""
     path = getattr(dataset, "_filepath", None)
-    return str(path) if path is not None else None
+    if path is None or PurePosixPath(str(path)).name in ("", "."):
+        return None
+    return str(path)
 
 
 def _producer(filepath: str, dvc_file: Path, env: str | None) -> str | None:
