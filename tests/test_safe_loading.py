@@ -118,6 +118,8 @@ def _agent(algorithm: str):
 @pytest.mark.parametrize("algorithm", ["ppo", "a2c", "dqn"])
 def test_sb3_zip_loads_through_the_allow_list(tmp_path, algorithm) -> None:
     agent = _agent(algorithm)
+    agent.learn(640)  # a trained agent: episode buffers, last observations
+    assert len(agent.ep_info_buffer) > 0
     dataset = SB3ModelDataset(str(tmp_path / f"{algorithm}.zip"), algorithm)
     dataset.save(agent)
     loaded = dataset.load()

@@ -231,6 +231,7 @@ _SB3_FUNCTIONS = {
     ("numpy.random._pickle", "__generator_ctor"),
     ("numpy.random._pickle", "__bit_generator_ctor"),
     ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("collections", "deque"), ("collections", "OrderedDict"),  # episode buffers
 }
 
 
