@@ -206,3 +206,25 @@ def test_written_files_have_mode_644(tmp_path: Path) -> None:
     TorchDataset(str(pt)).save({"w": torch.zeros(2)})
     for path in (raw, npz, pt):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_metrics_dataset_logs_plain_keys_and_keeps_a_json_file(tmp_path):
+    import mlflow
+
+    from genpipe.datasets import MlflowMetricsDataset
+
+    path = tmp_path / "reporting" / "vae_sampling_metrics.json"
+    dataset = MlflowMetricsDataset(filepath=str(path))
+    metrics = {"sampling_images_per_s": 12.5,
+               "snapshot_class_entropy": [{"value": 1.0, "step": 1},
+                                          {"value": 2.0, "step": 2}]}
+    with mlflow.start_run() as run:
+        dataset.save(metrics)
+    assert dataset.exists() and dataset.load() == metrics
+    assert path.read_text().endswith("}\n")  # sorted, indented JSON
+    client = mlflow.MlflowClient()
+    assert client.get_run(run.info.run_id).data.metrics["sampling_images_per_s"] \
+        == 12.5
+    history = client.get_metric_history(run.info.run_id, "snapshot_class_entropy")
+    assert [(m.step, m.value) for m in history] == [(1, 1.0), (2, 2.0)]
+    assert not list(path.parent.glob(".*.tmp"))  # written atomically

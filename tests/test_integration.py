@@ -20,6 +20,7 @@ KEDRO = Path(sys.executable).with_name("kedro")
 # A `ci` evaluator (3 epochs on 2000 images, a tiny CNN) reaches ~92%;
 # the full `base` run is the 99.3% benchmark of the README.
 CI_MIN_ACCURACY = 0.85
+CI_PROTOCOL_N = 100  # conf/ci: evaluation.protocol.num_samples
 # Metrics that measure the machine, not the model (SB3's `time/fps`, ...).
 WALL_CLOCK = ("seconds", "per_second", "/time/fps", "/time/time_elapsed")
 
@@ -61,11 +62,27 @@ def _only_run(project: Path) -> mlflow.entities.Run:
     runs = client.search_runs([experiment.experiment_id])
     top = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(top) == 1  # one MLflow run per `kedro run`...
+    parent = top[0].info.run_id
     children = [r for r in runs if r not in top]
-    # ...whose only children are the Optuna trials
-    assert all(r.data.tags["mlflow.parentRunId"] == top[0].info.run_id
-               and "optuna.trial" in r.data.tags for r in children)
+    # ...whose children are the model namespaces, and their Optuna trials
+    namespaces = {r.info.run_id for r in children
+                  if r.data.tags["mlflow.parentRunId"] == parent}
+    assert all(r.info.run_id in namespaces or
+               (r.data.tags["mlflow.parentRunId"] in namespaces
+                and "optuna.trial" in r.data.tags) for r in children)
     return top[0]
+
+
+def _children(project: Path, parent: mlflow.entities.Run
+              ) -> dict[str, mlflow.entities.Run]:
+    """`{run name: run}` of the parent's direct children (the namespaces)."""
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    runs = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    named = {r.info.run_name: r for r in runs}
+    assert len(named) == len(runs)  # one run per namespace
+    return named
 
 
 def _run_and_check(project: Path, mirror: Path) -> mlflow.entities.Run:
@@ -80,7 +97,35 @@ def first_run(tmp_path_factory, mirror_root):
     return project, _run_and_check(project, mirror_root)
 
 
-def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_run):
+@pytest.fixture(scope="module")
+def children(first_run) -> dict[str, mlflow.entities.Run]:
+    return _children(*first_run)
+
+
+@pytest.fixture(scope="module")
+def M(children) -> dict[str, dict[str, float]]:
+    """`{namespace: its metrics}`: `M["vae"]["fid"]`."""
+    return {name: run.data.metrics for name, run in children.items()}
+
+
+@pytest.fixture(scope="module")
+def history(first_run, children):
+    """`history("gcn", "val_acc")`: a child run's metric history."""
+    client = mlflow.MlflowClient(f"sqlite:///{first_run[0]}/mlflow.db")
+    return lambda name, key: client.get_metric_history(
+        children[name].info.run_id, key)
+
+
+@pytest.fixture(scope="module")
+def artifacts(first_run, children):
+    """`artifacts("gcn", "gcn")`: paths of a child run's artifacts in a folder."""
+    client = mlflow.MlflowClient(f"sqlite:///{first_run[0]}/mlflow.db")
+    return lambda name, folder=None: {
+        a.path for a in client.list_artifacts(children[name].info.run_id, folder)}
+
+
+def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
+        first_run, children, M, history, artifacts):
     project, run = first_run
     assert run.info.status == "FINISHED" and run.info.run_name == "__default__ [ci]"
     params = run.data.params
@@ -91,99 +136,90 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
     assert metrics["data/mnist_train_size"] == 2000
     assert metrics["data/cora_nodes"] == 2708
     assert metrics["data/breast_cancer_test_size"] == 171
-    assert metrics["evaluator/test_acc"] >= CI_MIN_ACCURACY
-    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
-    history = client.get_metric_history(run.info.run_id, "evaluator/val_acc")
-    assert [m.step for m in history] == sorted(m.step for m in history)
-    assert len(history) == 3  # one point per epoch, in the kedro-mlflow run
-    artifacts = {a.path for folder in ("evaluator", "reference")
-                 for a in client.list_artifacts(run.info.run_id, folder)}
-    assert artifacts == {"evaluator/evaluator.pt",
-                         "evaluator/evaluator_confusion_matrix.png",
-                         "reference/reference_samples.png",
-                         "reference/reference_scores.json"}
-    # The reference row: real test images scored against real training images.
-    assert metrics["reference/num_samples"] == 300
-    assert metrics["reference/precision"] > 0.5 and metrics["reference/recall"] > 0.5
-    assert metrics["reference/inception_score"] > 5  # of 10 classes, confidently
-    assert metrics["reference/class_entropy"] > 0.9 * math.log(10)
+    assert all(child.info.status == "FINISHED" for child in children.values())
+    assert M["evaluator"]["test_acc"] >= CI_MIN_ACCURACY
+    curve = history("evaluator", "val_acc")
+    assert [m.step for m in curve] == sorted(m.step for m in curve)
+    assert len(curve) == 3  # one point per epoch, in the evaluator's run
+    assert children["evaluator"].data.params["evaluator.trainer.max_epochs"] == "3"
+    assert artifacts("evaluator", "evaluator") == {
+        "evaluator/evaluator.pt", "evaluator/evaluator_confusion_matrix.png"}
+    assert artifacts("reference", "reference") == {
+        "reference/reference_samples.png", "reference/reference_scores.json"}
+    # The floor: held-out real images scored as samples, under the protocol.
+    assert M["reference"]["num_samples"] == CI_PROTOCOL_N
+    assert M["reference"]["precision"] > 0.5 and M["reference"]["recall"] > 0.5
+    assert M["reference"]["inception_score"] > 5  # of 10 classes, confidently
+    assert M["reference"]["class_entropy"] > 0.9 * math.log(10)
+    # binarized real images are closer to binarized real data than to 8-bit
+    assert M["reference_binarized"]["fid_binarized"] < M["reference_binarized"]["fid"]
     # GCN and GAT over 2 seeds of 30 epochs (ci): well above chance (1/7)
-    assert metrics["gcn/test_acc_mean"] > 0.6 and metrics["gat/test_acc_mean"] > 0.6
-    assert metrics["gcn/test_acc_std"] >= 0
-    curve = client.get_metric_history(run.info.run_id, "gcn/val_acc")
-    assert len(curve) == 30  # the first seed's per-epoch curve
-    gnn_artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "gcn")}
-    assert gnn_artifacts == {"gcn/gcn.pt", "gcn/gcn_seeds.csv", "gcn/gcn_tsne.png",
-                             "gcn/gcn_curves.png"}
+    assert M["gcn"]["test_acc_mean"] > 0.6 and M["gat"]["test_acc_mean"] > 0.6
+    assert M["gcn"]["test_acc_std"] >= 0
+    assert len(history("gcn", "val_acc")) == 30  # the first seed's curve
+    assert artifacts("gcn", "gcn") == {"gcn/gcn.pt", "gcn/gcn_seeds.csv",
+                                       "gcn/gcn_tsne.png", "gcn/gcn_curves.png"}
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     trials = client.search_runs(
         [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
+        filter_string=f"tags.mlflow.parentRunId = "
+                      f"'{children['gnn_tuning'].info.run_id}' "
                       "and tags.`optuna.study` = 'gnn-cora-ci'")
-    assert len(trials) == 3 == metrics["gnn_tuning/trials"]
+    assert len(trials) == 3 == M["gnn_tuning"]["trials"]
     # Every generative family: test reconstruction error, its plots, its model;
     # the sampling ones scored with the shared metrics.
     for family in ("ae", "dae", "sparse_ae", "ksparse_ae", "cae", "vae", "vqvae"):
-        assert 0 < metrics[f"{family}/test_mse"] < 0.2, family
-        assert len(client.get_metric_history(run.info.run_id,
-                                             f"{family}/val_loss")) == 2
-        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
-        assert {f"{family}/{family}_{kind}.png"
-                for kind in ("reconstructions", "latent", "curves")} <= files
-    for family in ("vae", "vqvae"):
-        assert metrics[f"{family}/num_samples"] == 300
-        assert metrics[f"{family}/fid"] > metrics["reference/fid"]
-        assert metrics[f"{family}/sampling_images_per_s"] > 0
-    assert metrics["vae/test_nll_is"] <= -metrics["vae/test_elbo"] + 1e-3
-    # The GANs: scored like every sampling family, class entropy per epoch
-    # (mode collapse), the critic's Wasserstein estimate per step.
-    for family in ("gan", "cgan", "wgan", "wgan_gp"):
-        assert metrics[f"{family}/num_samples"] == 300
-        assert metrics[f"{family}/fid"] > metrics["reference/fid"]
-        assert len(client.get_metric_history(
-            run.info.run_id, f"{family}/snapshot_class_entropy")) == 2
-        assert len(client.get_metric_history(
-            run.info.run_id, f"{family}/train_d_loss_step")) > 2
-        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
+        assert 0 < M[family]["test_mse"] < 0.2, family
+        assert len(history(family, "val_loss")) == 2
         assert {f"{family}/{family}_{kind}.png" for kind in
-                ("curves", "samples", "samples_over_training")} <= files
+                ("reconstructions", "latent", "curves")} <= artifacts(family, family)
+    for family in ("vae", "vqvae"):
+        assert M[family]["fid"] > M["reference"]["fid"]
+        assert M[family]["sampling_images_per_s"] > 0
+    assert M["vae"]["test_nll_is"] <= -M["vae"]["test_elbo"] + 1e-3
+    # The GANs: class entropy per epoch (mode collapse), the critic's
+    # Wasserstein estimate per step.
+    for family in ("gan", "cgan", "wgan", "wgan_gp"):
+        assert M[family]["fid"] > M["reference"]["fid"]
+        assert len(history(family, "snapshot_class_entropy")) == 2
+        assert len(history(family, "train_d_loss_step")) > 2
+        assert {f"{family}/{family}_{kind}.png" for kind in
+                ("curves", "samples", "samples_over_training")} <= artifacts(
+                    family, family)
     for family in ("wgan", "wgan_gp"):
-        assert len(client.get_metric_history(
-            run.info.run_id, f"{family}/train_wasserstein_step")) > 2
-    assert 0 <= metrics["cgan/label_accuracy"] <= 1
-    assert "cgan/cgan_class_grid.png" in {
-        a.path for a in client.list_artifacts(run.info.run_id, "cgan")}
-    # Diffusion and score families: each named sampler scored and timed.
+        assert len(history(family, "train_wasserstein_step")) > 2
+    assert 0 <= M["cgan"]["label_accuracy"] <= 1
+    assert "cgan/cgan_class_grid.png" in artifacts("cgan", "cgan")
+    # Diffusion and score families: each named sampler its own run, timed.
     for namespace, nfe in (("ddpm.ddpm", 50), ("ddpm.ddim", 10),
                            ("ncsn.langevin", 20), ("ncsn.langevin_denoised", 21)):
-        assert metrics[f"{namespace}/num_samples"] == 40, namespace
-        assert metrics[f"{namespace}/fid"] > metrics["reference/fid"], namespace
-        assert metrics[f"{namespace}/sampling_nfe_per_image"] == nfe, namespace
+        assert M[namespace]["fid"] > M["reference"]["fid"], namespace
+        assert M[namespace]["nfe_per_image"] == nfe, namespace
+        assert children[namespace].data.tags["family"] == namespace.split(".")[0]
     for family, figures in (("ddpm", ("forward_process", "reverse_process")),
                             ("ncsn", ("reverse_process",))):
-        assert len(client.get_metric_history(run.info.run_id,
-                                             f"{family}/snapshot_class_entropy")) == 2
-        files = {a.path for a in client.list_artifacts(run.info.run_id, family)}
-        assert {f"{family}/{family}_{name}.png"
-                for name in (*figures, "curves", "samples_over_training")} <= files
-    assert 1 <= metrics["vqvae/codebook_perplexity"] <= 128
+        assert len(history(family, "snapshot_class_entropy")) == 2
+        assert {f"{family}/{family}_{name}.png" for name in
+                (*figures, "curves", "samples_over_training")} <= artifacts(
+                    family, family)
+    assert 1 <= M["vqvae"]["codebook_perplexity"] <= 128
     # Explicit-density families: exact / dequantized test NLL, scored samples.
     for family in ("pixelcnn", "gated_pixelcnn", "ppca", "gmm"):
-        nll, bpd = metrics[f"{family}/test_nll"], metrics[f"{family}/test_bits_per_dim"]
+        nll, bpd = M[family]["test_nll"], M[family]["test_bits_per_dim"]
         assert nll > 0 and bpd == pytest.approx(nll / (784 * math.log(2))), family
-    assert metrics["pixelcnn/test_bits_per_dim"] < 1  # binarized: <= 1 bit/pixel
-    assert metrics["gated_pixelcnn/test_bits_per_dim"] < 8  # beats uniform 8-bit
+    assert M["pixelcnn"]["test_bits_per_dim"] < 1  # binarized: <= 1 bit/pixel
+    assert M["gated_pixelcnn"]["test_bits_per_dim"] < 8  # beats uniform 8-bit
     for scored in ("pixelcnn", "gated_pixelcnn", "ppca.ancestral", "ppca.noise_free",
                    "gmm.ancestral", "gmm.noise_free"):
-        assert metrics[f"{scored}/fid"] > metrics["reference/fid"], scored
-    assert metrics["pixelcnn/num_samples"] == 20
-    assert metrics["pixelcnn/sampling_nfe_per_image"] == 784
-    assert {"ppca/ppca_spectrum.png", "ppca/ppca.pt"} <= {
-        a.path for a in client.list_artifacts(run.info.run_id, "ppca")}
+        assert M[scored]["fid"] > M["reference"]["fid"], scored
+    assert M["pixelcnn"]["nfe_per_image"] == 784
+    assert {"ppca/ppca_spectrum.png", "ppca/ppca.pt"} <= artifacts("ppca", "ppca")
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
     scores_file = project / CI_DATA / "08_reporting/reference_scores.json"
     scores = json.loads(scores_file.read_text())
-    assert scores["metrics"]["fid"] == metrics["reference/fid"]
+    assert scores["metrics"]["fid"] == M["reference"]["fid"]
+    assert scores["protocol"]["num_samples"] == CI_PROTOCOL_N
     assert len(scores["evaluator_sha256"]) == 64
     tags = run.data.tags
     assert tags["genpipe.env"] == "ci"
@@ -193,18 +229,95 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(first_r
     assert (project / "mlruns").is_dir()  # artifacts beside the project's store
 
 
-def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path,
-                                                            mirror_root):
+GENERATIVE_GROUPS = {"latent", "adversarial", "diffusion", "autoregressive",
+                     "classical"}
+SHARED_SCORES = ("fid", "fid_std", "kid", "kid_std", "precision", "recall",
+                 "num_samples", "inception_score", "class_entropy")
+
+
+def test_every_namespace_is_a_tagged_child_run_with_shared_keys(first_run,
+                                                                children):
     project, run = first_run
-    again = _run_and_check(_copy_project(tmp_path / "genpipe"), mirror_root)
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    expected = {"evaluator", "reference", "reference_binarized", "gcn", "gat",
+                "gnn_tuning", "xgboost", "mlp", "xgboost_tuned", "autosklearn",
+                "ppo", "dqn", "a2c", "vae", "ddpm", "ddpm.ddim", "ncsn.langevin"}
+    assert expected <= set(children)
+    for name, child in children.items():
+        assert {"family", "group", "pipeline"} <= set(child.data.tags), name
+        assert not any("/" in key for key in child.data.metrics
+                       if not key.startswith(("rollout/", "train/", "time/"))), name
+    # Every scored generative namespace (and the floors): the same keys, at
+    # the same N.
+    scored = {name: child.data.metrics for name, child in children.items()
+              if child.data.tags["group"] in GENERATIVE_GROUPS | {"reference"}
+              and "fid" in child.data.metrics}
+    assert len(scored) == 18  # 16 family samplers + 2 floors
+    for name, metrics in scored.items():
+        assert set(SHARED_SCORES) <= set(metrics), name
+        assert metrics["num_samples"] == CI_PROTOCOL_N, name
+    binarized = {name for name, metrics in scored.items()
+                 if "fid_binarized" in metrics}
+    assert binarized == {"vae", "pixelcnn", "reference_binarized"}
+    adversarial = client.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
+                      "and tags.group = 'adversarial'")
+    assert {r.info.run_name for r in adversarial} == {"gan", "cgan", "wgan",
+                                                      "wgan_gp"}
+
+
+def test_each_logged_model_carries_its_own_metrics(first_run, children):
+    project, run = first_run
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    for model in client.search_logged_models([run.info.experiment_id]):
+        source = client.get_run(model.source_run_id)
+        assert source.info.run_name == model.name.removesuffix("_model"), model.name
+        linked = {metric.key for metric in model.metrics or []}
+        assert linked <= set(source.data.metrics), model.name
+
+
+def test_the_report_lines_up_every_family_under_one_protocol(first_run, M):
+    project, run = first_run
+    table = pd.read_csv(project / CI_DATA / "08_reporting/report/trilemma.csv")
+    assert set(table["num_samples"]) == {CI_PROTOCOL_N}
+    assert table["namespace"].tolist()[:2] == ["reference", "reference_binarized"] \
+        or table["namespace"].tolist()[:2] == ["reference_binarized", "reference"]
+    assert len(table) == 18
+    row = table.set_index("namespace").loc["ddpm.ddim"]
+    assert row["fid"] == pytest.approx(M["ddpm.ddim"]["fid"], rel=1e-5)
+    assert row["nfe_per_image"] == 10 and row["train_seconds"] > 0
+    metrics = json.loads((project / CI_DATA / "08_reporting/report/metrics.json")
+                         .read_text())
+    assert metrics["vae"]["kid"] == pytest.approx(M["vae"]["kid"])
+    text = (project / CI_DATA / "08_reporting/report/trilemma.md").read_text()
+    assert "| ddpm.ddim |" in text and "Real-data floor" in text
+    png = project / CI_DATA / "08_reporting/report/trilemma.png"
+    assert png.stat().st_size > 10_000
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "report")} == {
+        "report/trilemma.csv", "report/trilemma.md", "report/metrics.json",
+        "report/trilemma.png"}
+
+
+def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, children,
+                                                            tmp_path, mirror_root):
+    project, run = first_run
+    again_project = _copy_project(tmp_path / "genpipe")
+    again = _run_and_check(again_project, mirror_root)
+    again_children = _children(again_project, again)
     # Wall times are measurements, not results: everything else must match.
     # So is auto-sklearn's search: a time budget, not a number of trials.
-    def results(r):
-        return {k: v for k, v in r.data.metrics.items()
+    def results(runs):
+        return {(name, k): v for name, r in runs.items()
+                for k, v in r.data.metrics.items()
                 if not any(t in k for t in WALL_CLOCK) and not k.endswith("_per_s")
-                and not k.startswith("autosklearn/")}
-    assert results(again) == results(run)
-    assert len(results(run)) > 40
+                and name != "autosklearn"}
+    assert results(again_children) == results(children)
+    assert results({"": again}) == results({"": run})
+    assert len(results(children)) > 200
     for output in ("data/06_models/evaluator.pt",
                    "data/02_intermediate/mnist_train.npz",
                    "data/02_intermediate/cora.pt",
@@ -220,6 +333,7 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
                    "data/07_model_output/pixelcnn_samples.npz",
                    "data/07_model_output/gmm.ancestral_samples.npz",
                    "data/08_reporting/reference_scores.json",
+                   "data/04_feature/reference_stats_binarized.npz",
                    "data/08_reporting/xai_top_features.csv",
                    "data/07_model_output/automl_best_params.json",
                    "data/07_model_output/ppo_training_episodes.csv",
@@ -231,39 +345,43 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, tmp_path
             (tmp_path / "genpipe" / output).read_bytes(), output
 
 
-def test_ci_run_records_the_tabular_pipelines(first_run):
+def test_ci_run_records_the_tabular_pipelines(first_run, children, M, artifacts):
     project, run = first_run
-    metrics = run.data.metrics
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     # xai: the course's XGBoost, SHAP that adds up, the MLP behind IG
-    assert metrics["xgboost/test_acc"] >= 0.95
-    assert metrics["xai/shap_max_additivity_error"] < 1e-4
-    assert -1 <= metrics["xai/spearman_gain_shap"] <= 1
-    assert metrics["mlp/test_acc"] > 0.9
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "xai")} >= {
+    assert M["xgboost"]["test_acc"] >= 0.95
+    assert M["xgboost"]["shap_max_additivity_error"] < 1e-4
+    assert -1 <= M["xgboost"]["spearman_gain_shap"] <= 1
+    assert M["mlp"]["test_acc"] > 0.9
+    assert artifacts("xgboost", "xai") >= {
         f"xai/xai_{name}" for name in (
             "shap_beeswarm.png", "shap_bar.png", "shap_waterfall.png",
-            "importances.png", "importances.csv", "lime.png", "top_features.csv",
-            "integrated_gradients.png", "shap_values.parquet")}
-    logged = {m.name for m in client.search_logged_models(
-        experiment_ids=[run.info.experiment_id],
-        filter_string=f"source_run_id = '{run.info.run_id}'")}
-    assert {"xgboost_model", "xgboost_tuned_model"} <= logged  # xgboost flavour
-    # automl: 4 Optuna trials as child runs, then auto-sklearn for real (30 s)
+            "importances.png", "importances.csv", "lime.png",
+            "shap_values.parquet")}
+    assert artifacts("mlp", "xai") >= {"xai/xai_integrated_gradients.png"}
+    assert "xai/xai_top_features.csv" in {
+        a.path for a in client.list_artifacts(run.info.run_id, "xai")}
+    logged = {m.name: m for m in client.search_logged_models(
+        experiment_ids=[run.info.experiment_id])}
+    assert {"xgboost_model", "xgboost_tuned_model"} <= set(logged)  # xgboost flavour
+    assert logged["xgboost_model"].source_run_id == children["xgboost"].info.run_id
+    # automl: 4 Optuna trials as child runs of the tuned model's run, then
+    # auto-sklearn for real (30 s)
     trials = client.search_runs(
         [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
+        filter_string="tags.mlflow.parentRunId = "
+                      f"'{children['xgboost_tuned'].info.run_id}' "
                       "and tags.`optuna.study` = 'xgboost-breast-cancer-ci'")
-    assert len(trials) == 4 == metrics["xgboost_tuned/trials"]
-    assert metrics["autosklearn/successful_runs"] >= 1
-    assert metrics["autosklearn/test_acc"] > 0.9
+    assert len(trials) == 4 == M["xgboost_tuned"]["trials"]
+    assert M["autosklearn"]["successful_runs"] >= 1
+    assert M["autosklearn"]["test_acc"] > 0.9
     comparison = (project / CI_DATA / "08_reporting/automl_comparison.csv").read_text()
     assert [line.split(",")[0] for line in comparison.splitlines()] == [
         "model", "xgboost", "xgboost_tuned", "autosklearn"]
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "autosklearn")} \
-        >= {"autosklearn/autosklearn_cv_scores.png",
-            "autosklearn/autosklearn_ensemble_weights.png",
-            "autosklearn/autosklearn_statistics.json"}
+    assert artifacts("autosklearn", "autosklearn") >= {
+        "autosklearn/autosklearn_cv_scores.png",
+        "autosklearn/autosklearn_ensemble_weights.png",
+        "autosklearn/autosklearn_statistics.json"}
 
 
 def test_invalid_parameter_stops_the_run_before_any_work(tmp_path, mirror_root):
@@ -292,13 +410,12 @@ def test_missing_mirror_fails_clearly_and_writes_nothing(tmp_path):
     assert written <= {"breast_cancer_train.parquet", "breast_cancer_test.parquet"}
 
 
-def test_ci_run_records_the_rl_pipeline(first_run):
+def test_ci_run_records_the_rl_pipeline(first_run, children, M, history, artifacts):
     from stable_baselines3 import A2C, DQN, PPO
 
     project, run = first_run
     assert run.data.params["rl.ppo.agent.total_timesteps"] == "1024"  # conf/ci
     assert run.data.params["rl.ppo.agent.clip_range"] == "0.2"  # conf/base
-    metrics = run.data.metrics
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     table = pd.read_csv(project / CI_DATA / "08_reporting/rl_comparison.csv")
     assert table["algorithm"].tolist() == ["ppo", "dqn", "a2c"]
@@ -306,26 +423,22 @@ def test_ci_run_records_the_rl_pipeline(first_run):
         episodes = pd.read_csv(
             project / CI_DATA / f"08_reporting/{name}_eval_episodes.csv")
         assert episodes["seed"].tolist() == [10_000 + i for i in range(5)]
-        assert metrics[f"rl/{name}/eval_reward_mean"] == episodes["reward"].mean()
+        assert M[name]["eval_reward_mean"] == episodes["reward"].mean()
         row = table.set_index("algorithm").loc[name]
-        assert row["eval_reward_mean"] == metrics[f"rl/{name}/eval_reward_mean"]
+        assert row["eval_reward_mean"] == M[name]["eval_reward_mean"]
         # per-rollout metrics as history, at increasing timesteps
-        history = client.get_metric_history(run.info.run_id,
-                                            f"rl/{name}/rollout/ep_rew_mean")
-        steps = [m.step for m in history]
+        steps = [m.step for m in history(name, "rollout/ep_rew_mean")]
         assert len(steps) >= 2 and steps == sorted(steps)
-        assert steps[-1] <= metrics[f"rl/{name}/timesteps"]
+        assert steps[-1] <= M[name]["timesteps"]
         agent = cls.load(project / CI_DATA / f"06_models/{name}.zip")  # SB3's own zip
-        assert agent.num_timesteps == metrics[f"rl/{name}/timesteps"]
-        artifacts = {a.path for a in client.list_artifacts(run.info.run_id,
-                                                           f"rl/{name}")}
-        assert artifacts == {f"rl/{name}/{name}.zip",
-                             f"rl/{name}/{name}_eval_episodes.csv",
-                             f"rl/{name}/{name}_eval_rewards.png",
-                             f"rl/{name}/{name}_training_episodes.csv"}
+        assert agent.num_timesteps == M[name]["timesteps"]
+        assert artifacts(name, f"rl/{name}") == {
+            f"rl/{name}/{name}.zip", f"rl/{name}/{name}_eval_episodes.csv",
+            f"rl/{name}/{name}_eval_rewards.png",
+            f"rl/{name}/{name}_training_episodes.csv"}
     for key in ("clip_fraction", "approx_kl", "entropy_loss", "value_loss"):
-        updates = client.get_metric_history(run.info.run_id, f"rl/ppo/train/{key}")
+        updates = history("ppo", f"train/{key}")
         assert [m.step for m in updates] == [256, 512, 768, 1024]  # 4 rollouts
-    assert metrics["rl/ppo/timesteps"] == 1024
+    assert M["ppo"]["timesteps"] == 1024
     assert {a.path for a in client.list_artifacts(run.info.run_id, "rl")} >= {
         "rl/rl_comparison.csv", "rl/rl_comparison.png"}

@@ -136,13 +136,27 @@ class EvaluatorConfig(Strict):
     trainer: TrainerConfig
 
 
+class ProtocolConfig(Strict):
+    """The one scoring protocol (`evaluation.protocol`): every family, every
+    sampler and the real-data floor are scored on exactly `num_samples` images
+    against the same reference, so their numbers compare."""
+
+    num_samples: int = Field(1000, ge=50)  # N, per environment
+    kid_subsets: int = Field(100, ge=1)
+    kid_subset_size: int = Field(1000, ge=2)  # capped at N
+    is_split_size: int = Field(500, ge=1)  # IS splits: N // this, in [1, 10]
+    fid_bootstrap: int = Field(10, ge=2)  # resamples behind `fid_std`
+    # bf16-mixed: every family samples under bf16 autocast (AVX-512 BF16 CPUs,
+    # CUDA); `benchmarks/bench_sampling.py` measures what it saves.
+    sampling_precision: Literal["32-true", "bf16-mixed"] = "32-true"
+
+
 class EvaluationConfig(Strict):
     """How samples are scored (`evaluation` block, shared by every family)."""
 
-    num_samples: int = Field(10000, ge=20)  # scored per family
+    protocol: ProtocolConfig = ProtocolConfig()
     batch_size: int = Field(500, ge=1)
     reference_size: int = Field(10000, ge=20)  # real images in the reference stats
-    is_splits: int = Field(10, ge=1)
     pr_k: int = Field(3, ge=1)  # k-th neighbour radius of precision/recall
     grid_rows: int = Field(10, ge=1, le=32)
     extractor: ExtractorConfig = ExtractorConfig()
@@ -302,12 +316,10 @@ class FamilyBlock(Strict):
     latent_map_points: int = Field(1000, ge=10)  # test images in the t-SNE map
     tsne_perplexity: float = Field(30, gt=0)
     reconstruction_rows: int = Field(8, ge=1, le=32)
-    # Families that sample: how many images to draw and score (default
-    # `evaluation.num_samples`; slow samplers such as DDPM-1000 or PixelCNN draw
-    # fewer), and how many to draw from fixed noise after every training epoch
-    # (the samples-over-training grid and the class entropy that flags mode
-    # collapse; 0 turns the snapshots off).
-    num_samples: int | None = Field(None, ge=20)
+    # Families that sample draw `evaluation.protocol.num_samples` images (the
+    # same N for all); here: how many to draw from fixed noise after every
+    # training epoch (the samples-over-training grid and the class entropy that
+    # flags mode collapse; 0 turns the snapshots off).
     snapshot_samples: int = Field(100, ge=0, le=1000)
 
 

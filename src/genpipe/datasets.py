@@ -9,6 +9,7 @@ times and zip timestamps in them; their weights are what is reproducible.)
 from __future__ import annotations
 
 import io
+import json
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,7 @@ from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Ve
 from kedro.io.core import VersionNotFoundError
 from kedro_datasets import json as _json
 from kedro_datasets import pandas as _pandas
+from kedro_datasets import text as _text
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from kedro_mlflow.io.models import MlflowModelLocalFileSystemDataset
 
@@ -187,20 +189,53 @@ class GraphDataset(TorchDataset):
 
 
 class MlflowMetricsDataset(MlflowMetricsHistoryDataset):
-    """kedro-mlflow's metrics dataset that also takes a flat `{name: float}`.
+    """Metrics of a node: logged into the active MLflow run and, with a
+    `filepath`, also kept as a JSON file that later nodes (the report) load.
 
-    Nodes return plain `dict[str, float]` (step 0); histories in kedro-mlflow's
-    `{"value", "step"}` forms still work. A `prefix` is joined with `/`, so a
-    namespaced family logs `vae/fid` like every other `<family>/<metric>`.
+    Nodes return plain `dict[str, float]` (logged at step 0) or kedro-mlflow's
+    `{"value", "step"}` histories. Keys are logged as they are: a model's
+    metrics go to its own child run (`genpipe.tracking`), so `fid` means the
+    same thing in every family's run.
+
+    Example catalog entry::
+
+        "{ns}.sampling_metrics":
+          type: genpipe.datasets.MlflowMetricsDataset
+          filepath: data/08_reporting/{ns}_sampling_metrics.json
     """
 
+    def __init__(self, filepath: str | None = None, run_id: str | None = None,
+                 metadata: dict[str, Any] | None = None):
+        super().__init__(run_id=run_id, metadata=metadata)
+        self._filepath = PurePosixPath(filepath) if filepath else None
+
     def _build_args_list_from_metric_item(self, key: str, value: Any):
-        if self._prefix:
-            key = f"{self._prefix}/{key}"
         if isinstance(value, int | float):
             value = {"value": float(value), "step": 0}
         values = value if isinstance(value, list) else [value]
         return ((key, item["value"], item["step"]) for item in values)
+
+    # `_load`/`_save`, as the parent defines them: Kedro aliases `load`/`save`
+    # to a class's `_load`/`_save` when it has them.
+    def _load(self) -> dict[str, Any]:
+        if self._filepath is None:
+            return super()._load()
+        with open(self._filepath, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def _save(self, data: dict[str, Any]) -> None:
+        if self._filepath is not None:
+            text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True)
+            atomic_write_bytes(self._filepath, (text + "\n").encode())
+        super()._save(data)
+
+    def _exists(self) -> bool:
+        if self._filepath is None:
+            return super()._exists()
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "run_id": self._run_id}
 
 
 def _sb3_allowed(module: str, name: str) -> Any | None:
@@ -431,7 +466,8 @@ class _AtomicLocalFileSystem:
 class _AtomicSaves:
     """Mixin for kedro-datasets' fsspec file datasets: local saves atomic.
 
-    The one wrapper behind `CSVDataset`, `ParquetDataset` and `JSONDataset`
+    The one wrapper behind `CSVDataset`, `ParquetDataset`, `JSONDataset` and
+    `TextDataset`
     below: their `save` writes through `self._fs.open(path, "w...")`, which
     this routes through `genpipe.io.atomic_write` (a kill mid-write keeps the
     previous file, and stale temporaries of the target are removed).
@@ -453,3 +489,7 @@ class ParquetDataset(_AtomicSaves, _pandas.ParquetDataset):
 
 class JSONDataset(_AtomicSaves, _json.JSONDataset):
     """kedro-datasets' `json.JSONDataset`, saved atomically (same arguments)."""
+
+
+class TextDataset(_AtomicSaves, _text.TextDataset):
+    """kedro-datasets' `text.TextDataset`, saved atomically (same arguments)."""

@@ -7,6 +7,7 @@ from kedro.utils import find_kedro_project
 
 from genpipe.hooks import GenpipeHooks
 from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
+from genpipe.tracking import FamilyRunOpener, FamilyRuns
 
 
 def _project_root() -> str:
@@ -14,7 +15,12 @@ def _project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
-HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks())
+_FAMILY_RUNS = FamilyRuns()
+# One MLflow child run per model namespace (genpipe.tracking): the opener's
+# `before_node_run` must run after kedro-mlflow's, the closer's before it.
+# Preflight checks run before kedro-mlflow opens the run (`tryfirst`).
+HOOKS = (GenpipeHooks(), _FAMILY_RUNS, FamilyRunOpener(_FAMILY_RUNS), PreflightHooks(),
+         RunEnvironmentHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

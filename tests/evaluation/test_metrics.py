@@ -119,3 +119,83 @@ def test_bits_per_dim():
     assert metrics.bits_per_dim(784 * math.log(2), 784) == pytest.approx(1.0)
     # a density of 1 on [0, 1]^D is 8 bits/dim once the 256 bins are counted
     assert metrics.bits_per_dim(0.0, 784, num_bins=256) == pytest.approx(8.0)
+
+
+def test_polynomial_kernel_hand_computed():
+    # d = 2: k(x, y) = (x.y / 2 + 1)^3; x.y = 1*3 + 2*4 = 11 -> (6.5)^3
+    x, y = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])
+    assert metrics.polynomial_kernel(x, y)[0, 0] == pytest.approx(6.5 ** 3)
+
+
+def test_mmd2_unbiased_hand_computed():
+    # 1-d points: k(a, b) = (ab + 1)^3. x = {0, 1}, y = {1, 2}:
+    # within x (i != j): k(0, 1) = 1, twice / (2*1) = 1
+    # within y: k(1, 2) = 27, twice / 2 = 27
+    # across: k(0,1) + k(0,2) + k(1,1) + k(1,2) = 1 + 1 + 8 + 27 = 37, / 4
+    x, y = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    assert metrics.mmd2_unbiased(x, y) == pytest.approx(1 + 27 - 2 * 37 / 4)
+
+
+def _naive_mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """The estimator written out with loops, independently of the vectorised one."""
+    d = x.shape[1]
+
+    def k(a, b):
+        return (sum(ai * bi for ai, bi in zip(a, b, strict=True)) / d + 1) ** 3
+
+    m, n = len(x), len(y)
+    kxx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j)
+    kyy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j)
+    kxy = sum(k(a, b) for a in x for b in y)
+    return kxx / (m * (m - 1)) + kyy / (n * (n - 1)) - 2 * kxy / (m * n)
+
+
+def test_mmd2_matches_a_naive_implementation_on_random_features():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(12, 4)), rng.normal(0.5, 1.2, size=(9, 4))
+    assert metrics.mmd2_unbiased(x, y) == pytest.approx(_naive_mmd2(x, y), rel=1e-9)
+
+
+def test_kid_is_unbiased_near_zero_for_one_law_and_grows_with_a_shift():
+    rng = np.random.default_rng(6)
+    real = rng.normal(size=(2000, 8))
+    same = rng.normal(size=(200, 8))
+    kid, kid_std = metrics.kernel_inception_distance(real, same, 50, 100,
+                                                     np.random.default_rng(0))
+    assert abs(kid) < 3 * kid_std  # unbiased: zero within its spread, at N=100
+    shifted = rng.normal(0.5, 1.0, size=(200, 8))
+    far, _ = metrics.kernel_inception_distance(real, shifted, 50, 100,
+                                               np.random.default_rng(0))
+    assert far > kid + 5 * kid_std
+
+
+def test_kid_averages_mmd2_over_subsets_capped_at_the_smaller_set():
+    rng = np.random.default_rng(7)
+    real, fake = rng.normal(size=(30, 3)), rng.normal(size=(20, 3))
+    value, std = metrics.kernel_inception_distance(real, fake, 3, 1000,
+                                                   np.random.default_rng(0))
+    draws, expected = np.random.default_rng(0), []
+    for _ in range(3):  # subsets of min(1000, 30, 20) = 20 points each
+        subset_real = real[draws.choice(30, 20, replace=False)]
+        subset_fake = fake[draws.choice(20, 20, replace=False)]
+        expected.append(_naive_mmd2(subset_real, subset_fake))
+    assert value == pytest.approx(np.mean(expected), rel=1e-9)
+    assert std == pytest.approx(np.std(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize(("n", "size", "expected"),
+                         [(200, 100, 2), (1000, 500, 2), (10000, 500, 10),
+                          (50, 500, 1), (499, 500, 1)])
+def test_inception_score_splits_are_sized_to_the_sample_count(n, size, expected):
+    assert metrics.inception_score_splits(n, size) == expected
+
+
+def test_bootstrap_fid_spread_shrinks_with_n():
+    rng = np.random.default_rng(8)
+    real = rng.normal(size=(5000, 4))
+    mu, sigma = metrics.feature_statistics(real)
+    small = metrics.bootstrap_fid(mu, sigma, rng.normal(size=(100, 4)), 20,
+                                  np.random.default_rng(0))
+    large = metrics.bootstrap_fid(mu, sigma, rng.normal(size=(2000, 4)), 20,
+                                  np.random.default_rng(0))
+    assert 0 < large < small

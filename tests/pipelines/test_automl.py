@@ -37,8 +37,8 @@ def test_tuning_records_trials_as_child_runs_then_refits_and_compares(
     with mlflow.start_run() as parent:
         best, trials, figure, metrics, seconds = tune_xgboost(train, XGBOOST, params, 0)
     assert (tmp_path / "data/07_model_output/automl_optuna.db").is_file()
-    assert len(trials) == 3 == metrics["xgboost_tuned/trials"]
-    assert metrics["xgboost_tuned/best_cv_score"] == trials["value"].max()
+    assert len(trials) == 3 == metrics["trials"]
+    assert metrics["best_cv_score"] == trials["value"].max()
     assert set(best) == set(XGBOOST)  # a full `xgboost` block ...
     assert best["tree_method"] == XGBOOST["tree_method"]  # ... untuned keys kept
     assert 50 <= best["n_estimators"] <= 500 and best["n_estimators"] % 50 == 0
@@ -52,8 +52,8 @@ def test_tuning_records_trials_as_child_runs_then_refits_and_compares(
     model, rows, scores = evaluate_xgboost(train, test, XGBOOST, best, params, 0,
                                            seconds)
     assert rows["model"].tolist() == ["xgboost", "xgboost_tuned"]
-    assert scores["xgboost/test_acc"] == rows.loc[0, "test_acc"]
-    assert scores["xgboost_tuned/test_roc_auc"] == rows.loc[1, "test_roc_auc"]
+    assert scores["baseline_test_acc"] == rows.loc[0, "test_acc"]
+    assert scores["test_roc_auc"] == rows.loc[1, "test_roc_auc"]
     assert rows.loc[1, "wall_seconds"] == pytest.approx(
         rows.loc[1, "fit_seconds"] + seconds)
     assert model.get_params()["n_estimators"] == best["n_estimators"]

@@ -6,6 +6,7 @@ from kedro.runner import SequentialRunner
 
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import train_family
+from tests.pipelines.test_evaluation import EVALUATION
 from tests.pipelines.test_generative import _split, family_catalog
 
 TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
@@ -14,12 +15,14 @@ MODELS = {"ddpm": {**TINY, "timesteps": 20, "ddim_steps": 4, "preview_steps": 2}
           "ncsn": {**TINY, "num_scales": 3, "steps_per_level": 2,
                    "preview_steps_per_level": 1}}
 
+N = EVALUATION["protocol"]["num_samples"]  # the protocol's
+
 
 def _block(tmp_path, family: str) -> dict:
     return {"model": MODELS[family], "data": {"batch_size": 32},
             "trainer": {"max_epochs": 2, "checkpoint_dir": str(tmp_path / family),
                         "progress_bar": False, "log_every_n_steps": 1},
-            "num_samples": 20, "snapshot_samples": 4}
+            "snapshot_samples": 4}
 
 
 def test_the_families_sample_with_named_samplers_and_do_not_reconstruct():
@@ -57,9 +60,9 @@ def test_both_pipelines_end_to_end(tmp_path):
     for namespace, nfe in (("ddpm.ddpm", 20), ("ddpm.ddim", 4),
                            ("ncsn.langevin", 6), ("ncsn.langevin_denoised", 7)):
         metrics = outputs[f"{namespace}.metrics"].load()
-        assert metrics["num_samples"] == 20 and metrics["fid"] > 0, namespace
+        assert metrics["num_samples"] == N and metrics["fid"] > 0, namespace
         speed = outputs[f"{namespace}.sampling_metrics"].load()
-        assert speed["sampling_nfe_per_image"] == nfe and \
+        assert speed["nfe_per_image"] == nfe and \
             speed["sampling_images_per_s"] > 0
     assert outputs["ddpm.test_metrics"].load()["test_loss"] > 0
     strip = outputs["ddpm.forward_process_plot"].load()

@@ -33,8 +33,8 @@ def test_train_then_evaluate_learns_separable_digits(tmp_path):
     assert all(isinstance(v, torch.Tensor) for v in weights.values())
     metrics, figure = evaluate_evaluator(weights, _split(100, 2), _params(tmp_path),
                                          device="cpu")
-    assert metrics["evaluator/test_acc"] > 0.9
-    assert set(metrics) == {"evaluator/test_acc", "evaluator/test_loss"}
+    assert metrics["test_acc"] > 0.9
+    assert set(metrics) == {"test_acc", "test_loss"}
     assert "accuracy" in figure.axes[0].get_title()
 
 
@@ -63,4 +63,4 @@ def test_pipeline_runs_on_an_in_memory_catalog(tmp_path):
     outputs = SequentialRunner().run(create_pipeline(), catalog)
     assert set(outputs) == {"evaluator_metrics", "evaluator_confusion_matrix"}
     metrics = outputs["evaluator_metrics"].load()
-    assert 0.0 <= metrics["evaluator/test_acc"] <= 1.0
+    assert 0.0 <= metrics["test_acc"] <= 1.0

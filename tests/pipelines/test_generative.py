@@ -43,9 +43,12 @@ def family_catalog(blocks: dict[str, dict], sizes: tuple[int, int, int],
         **{f"params:{family}": block for family, block in blocks.items()},
         "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
         "params:evaluation": evaluation, "evaluator_model": weights,
-        "reference_stats": compute_reference_stats(weights, train, EVALUATOR,
-                                                   EVALUATION, 0, "cpu"),
     }.items():
+        catalog[name] = value
+    references = compute_reference_stats(weights, train, EVALUATOR, EVALUATION, 0,
+                                         "cpu")
+    for name, value in zip(("reference_stats", "reference_stats_binarized"),
+                           references, strict=True):
         catalog[name] = value
     return catalog
 
@@ -62,6 +65,7 @@ def test_each_family_is_a_pipeline_with_the_template_datasets():
     assert set(pipelines) == set(family_names())
     ae, vae = pipelines["ae"], pipelines["vae"]
     assert ae.all_outputs() == {"ae.model", "ae.history", "ae.mlflow_model",
+                                "ae.train_metrics",
                                 "ae.test_metrics", "ae.reconstruction_metrics",
                                 "ae.reconstructions_plot", "ae.latent_plot",
                                 "ae.curves_plot"}
@@ -85,7 +89,8 @@ def test_vae_pipeline_end_to_end(tmp_path):
     assert {"test_elbo", "test_kl", "test_nll_is"} <= set(metrics)
     assert "test_mse" in outputs["vae.reconstruction_metrics"].load()
     assert metrics["test_nll_is"] <= -metrics["test_elbo"] + 1e-4
-    assert outputs["vae.metrics"].load()["num_samples"] == EVALUATION["num_samples"]
+    assert outputs["vae.metrics"].load()["num_samples"] == \
+        EVALUATION["protocol"]["num_samples"]
     assert outputs["vae.sampling_metrics"].load()["sampling_images_per_s"] > 0
     # One class entropy per epoch, each that of the epoch's snapshot.
     entropy = outputs["vae.training_metrics"].load()["snapshot_class_entropy"]
@@ -192,7 +197,7 @@ def test_closed_form_family_with_named_samplers_and_figures(tmp_path, monkeypatc
     noisy = outputs["pixels.noisy.samples"].load()["images"]
     assert not (noisy == noisy[:1]).all()
     assert outputs["pixels.noisy.sampling_metrics"].load()[
-        "sampling_nfe_per_image"] == 0
+        "nfe_per_image"] == 0
 
 
 def test_snapshots_survive_a_checkpoint_round_trip():
@@ -206,3 +211,24 @@ def test_snapshots_survive_a_checkpoint_round_trip():
     restored.load_state_dict(torch.load(buffer, weights_only=True))
     assert np.array_equal(restored.stacked(), shots.stacked())
     assert SampleSnapshots(n=4, seed=0).stacked().shape == (0, 4, 1, 28, 28)
+
+
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_every_family_samples_exactly_the_protocols_n(precision):
+    from genpipe.models import generative
+    from genpipe.pipelines.generative.nodes import sample_family
+
+    block = {"model": {"latent_dim": 4, "hidden": [16]},
+             "data": {"binarize": True},
+             "trainer": {"max_epochs": 1, "checkpoint_dir": "unused"}}
+    torch.manual_seed(0)
+    weights = generative.build("vae", block["model"]).state_dict()
+    evaluation = {**EVALUATION, "protocol": {**EVALUATION["protocol"],
+                                             "sampling_precision": precision}}
+    samples, cost = sample_family(weights, block, evaluation, 0, "cpu", family="vae")
+    n = EVALUATION["protocol"]["num_samples"]
+    assert samples["images"].shape == (n, 1, 28, 28)
+    assert samples["images"].dtype == np.uint8 and bool(samples["binarized"])
+    assert cost["sampling_images_per_s"] > 0 and cost["sampling_seconds"] > 0
+    again, _ = sample_family(weights, block, evaluation, 0, "cpu", family="vae")
+    assert np.array_equal(samples["images"], again["images"])  # deterministic

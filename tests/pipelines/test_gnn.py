@@ -54,8 +54,8 @@ def test_tuning_records_every_trial_and_returns_the_best(tmp_path, monkeypatch,
     best, trials, figure, metrics = tune_gnn(two_communities(), params, seed=0,
                                              device="cpu")
     assert (tmp_path / "data/07_model_output/optuna.db").is_file()
-    assert len(trials) == 3 == metrics["gnn_tuning/trials"]
+    assert len(trials) == 3 == metrics["trials"]
     assert best["hidden"] in (4, 8) and 0.01 <= best["lr"] <= 0.1
     assert best["arch"] == "gcn"  # the untuned keys come from `model`
-    assert metrics["gnn_tuning/best_val_acc"] == trials["value"].max()
+    assert metrics["best_val_acc"] == trials["value"].max()
     assert figure.axes

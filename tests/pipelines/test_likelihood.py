@@ -11,15 +11,17 @@ from genpipe.pipelines.generative.nodes import train_family
 from tests.pipelines.test_evaluation import EVALUATION
 from tests.pipelines.test_generative import _block, _split, family_catalog
 
+N = EVALUATION["protocol"]["num_samples"]  # the protocol's
+
 
 def _catalog(family: str, block: dict) -> DataCatalog:
     return family_catalog({family: block}, sizes=(96, 32, 40),
-                          evaluation={**EVALUATION, "num_samples": 20})
+                          evaluation=EVALUATION)
 
 
 def test_pixelcnn_pipeline_trains_scores_nll_and_samples(tmp_path):
     block = {**_block(tmp_path, {"channels": 4, "layers": 1, "head_channels": 8},
-                      binarize=True), "num_samples": 20, "snapshot_samples": 3}
+                      binarize=True), "snapshot_samples": 3}
     block["trainer"] |= {"limit_train_batches": 2, "limit_val_batches": 1}
     pipe = family_pipelines()["pixelcnn"]
     assert not {"pixelcnn.reconstructions_plot", "pixelcnn.latent_plot"} \
@@ -28,8 +30,8 @@ def test_pixelcnn_pipeline_trains_scores_nll_and_samples(tmp_path):
     metrics = outputs["pixelcnn.test_metrics"].load()
     assert metrics["test_bits_per_dim"] == pytest.approx(
         metrics["test_nll"] / (784 * np.log(2)))
-    assert outputs["pixelcnn.sampling_metrics"].load()["sampling_nfe_per_image"] == 784
-    assert outputs["pixelcnn.metrics"].load()["num_samples"] == 20
+    assert outputs["pixelcnn.sampling_metrics"].load()["nfe_per_image"] == 784
+    assert outputs["pixelcnn.metrics"].load()["num_samples"] == N
     entropy = outputs["pixelcnn.training_metrics"].load()["snapshot_class_entropy"]
     assert len(entropy) == 2  # one per epoch
 

@@ -129,7 +129,7 @@ def test_metrics_reach_the_active_mlflow_run_only_when_asked(tmp_path):
         train(str(tmp_path / "a"), epochs=2)
         train(str(tmp_path / "b"), epochs=2, log_to_mlflow=False)
     client = mlflow.MlflowClient()
-    assert len(client.get_metric_history(run.info.run_id, "toy/val_loss")) == 2
+    assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 2
     assert mlflow.get_run(run.info.run_id).info.status == "FINISHED"
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from genpipe.config import ProtocolConfig
 from genpipe.evaluation import metrics
-from genpipe.evaluation.extractor import FeatureExtractor
+from genpipe.evaluation.extractor import FeatureExtractor, Features
 
 
 def as_images(samples: torch.Tensor | np.ndarray | dict) -> torch.Tensor:
@@ -45,39 +46,83 @@ def reference_statistics(extractor: FeatureExtractor, images: torch.Tensor,
             "evaluator_sha256": np.array(extractor.checksum)}
 
 
-def score(extractor: FeatureExtractor, images: torch.Tensor,
-          reference: dict[str, np.ndarray], *, batch_size: int, is_splits: int,
-          k: int) -> dict[str, float]:
-    """FID, IS, precision/recall and class-usage metrics of `images`.
-
-    Raises:
-        ValueError: the reference statistics were computed with another
-            extractor (stale cache).
-    """
+def check_reference(reference: dict[str, np.ndarray], extractor: FeatureExtractor
+                    ) -> None:
+    """Raises ValueError when `reference` was computed with another extractor
+    (a stale cache)."""
     cached = str(reference["evaluator_sha256"])
     if cached != extractor.checksum:
         raise ValueError(
             f"reference statistics belong to evaluator {cached[:12]}…, not to "
             f"{extractor.checksum[:12]}…: recompute them "
             "(kedro run --pipelines evaluation)")
-    fake = extractor(images, batch_size)
+
+
+def compare(fake: Features, reference: dict[str, np.ndarray],
+            protocol: ProtocolConfig, k: int, seed: int) -> dict[str, float]:
+    """FID (± its bootstrap spread), KID (± its spread over subsets) and
+    precision/recall of `fake` against one reference."""
+    rng = np.random.default_rng(seed)
     mu, sigma = metrics.feature_statistics(fake.features)
-    is_mean, is_std = metrics.inception_score(fake.probs, is_splits)
+    # KID's cubic kernel (x.y/d + 1)^3 was made for Inception features, whose
+    # inner products are O(d); the evaluator's are not. Both sets are divided
+    # by the reference features' RMS so real-real products are O(d) too (the
+    # same scale for every family: a fixed choice of kernel bandwidth).
+    scale = np.sqrt(np.mean(np.square(reference["features"])))
+    kid, kid_std = metrics.kernel_inception_distance(
+        reference["features"] / scale, fake.features / scale, protocol.kid_subsets,
+        protocol.kid_subset_size, rng)
     precision, recall = metrics.precision_recall(reference["features"],
                                                  fake.features, k)
-    histogram = metrics.class_histogram(fake.probs)
-    uniform = np.full_like(histogram, 1 / len(histogram))
     return {
         "fid": metrics.frechet_distance(reference["mu"], reference["sigma"], mu, sigma),
-        "inception_score": is_mean,
-        "inception_score_std": is_std,
+        "fid_std": metrics.bootstrap_fid(reference["mu"], reference["sigma"],
+                                         fake.features, protocol.fid_bootstrap, rng),
+        "kid": kid,
+        "kid_std": kid_std,
         "precision": precision,
         "recall": recall,
+    }
+
+
+def score(extractor: FeatureExtractor, images: torch.Tensor,
+          references: dict[str, dict[str, np.ndarray]], protocol: ProtocolConfig,
+          *, batch_size: int, k: int, seed: int) -> dict[str, float]:
+    """Every score of `images` under `protocol`.
+
+    Args:
+        references: `{suffix: reference statistics}`; the scores against
+            each carry the suffix (`""`: `fid`, `"_binarized"`: `fid_binarized`).
+        seed: Draws the KID subsets and FID's bootstrap resamples.
+
+    Raises:
+        ValueError: not exactly `protocol.num_samples` images, or reference
+            statistics of another extractor.
+    """
+    if len(images) != protocol.num_samples:
+        raise ValueError(
+            f"got {len(images)} samples; the protocol scores exactly "
+            f"{protocol.num_samples} (parameters.evaluation.protocol.num_samples)")
+    for reference in references.values():
+        check_reference(reference, extractor)
+    fake = extractor(images, batch_size)
+    splits = metrics.inception_score_splits(len(images), protocol.is_split_size)
+    is_mean, is_std = metrics.inception_score(fake.probs, splits)
+    histogram = metrics.class_histogram(fake.probs)
+    uniform = np.full_like(histogram, 1 / len(histogram))
+    scores = {
+        "inception_score": is_mean,
+        "inception_score_std": is_std,
+        "inception_score_splits": float(splits),
         # ln K when every class is used equally; near 0 flags mode collapse
         "class_entropy": metrics.entropy(histogram),
         "class_kl_uniform": metrics.kl_divergence(histogram, uniform),
         "num_samples": float(len(images)),
     }
+    for suffix, reference in references.items():
+        scores |= {f"{name}{suffix}": value for name, value in
+                   compare(fake, reference, protocol, k, seed).items()}
+    return scores
 
 
 def sample_grid(images: torch.Tensor, rows: int, title: str) -> Figure:

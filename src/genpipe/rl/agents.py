@@ -131,7 +131,7 @@ class TrainingResult:
 def train_agent(config: AgentConfig, env_id: str, seed: int, *,
                 device: torch.device | str = "cpu", threads: int = 1,
                 progress_bar: bool = False, log_metrics: bool = True,
-                metric_prefix: str | None = None) -> TrainingResult:
+                metric_prefix: str = "") -> TrainingResult:
     """Seeds everything, builds the agent and trains it for `total_timesteps`.
 
     Args:
@@ -143,7 +143,7 @@ def train_agent(config: AgentConfig, env_id: str, seed: int, *,
         threads: torch intra-op threads during training.
         progress_bar: SB3's (tqdm + rich) progress bar.
         log_metrics: SB3's metrics into the active MLflow run, if any.
-        metric_prefix: Their prefix (default: the algorithm's name).
+        metric_prefix: Their prefix (none by default: the run is the agent's).
     """
     with torch_threads(threads):
         seed_everything(seed)
@@ -151,7 +151,7 @@ def train_agent(config: AgentConfig, env_id: str, seed: int, *,
         recorder = EpisodeRecorder()
         callbacks = [recorder]
         if log_metrics:
-            callbacks.append(MlflowLoggingCallback(metric_prefix or config.algorithm,
+            callbacks.append(MlflowLoggingCallback(metric_prefix,
                                                    update_interval=config.log_interval))
         logger.info("Training %s on %s for %d timesteps (%d env(s))",
                     config.algorithm.upper(), env_id, config.total_timesteps,

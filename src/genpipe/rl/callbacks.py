@@ -26,7 +26,8 @@ MLFLOW_BATCH = 1000  # MLflow's limit of metrics per `log_batch`
 class MlflowWriter(KVWriter):
     """An SB3 logger output: each dump becomes MLflow metrics at step = timesteps.
 
-    Keys are prefixed (`rl/ppo/rollout/ep_rew_mean`, `rl/ppo/train/approx_kl`);
+    Keys are SB3's (`rollout/ep_rew_mean`, `train/approx_kl`), after `prefix/`
+    when a prefix is given (`rl/ppo/rollout/ep_rew_mean`);
     non-numeric values (strings, images) and non-finite ones are skipped.
     Metrics are buffered and sent in batches, every `flush_seconds` and at
     `close()`, so a fast loop does not wait on the tracking store per rollout.
@@ -50,7 +51,8 @@ class MlflowWriter(KVWriter):
             value = float(value)
             if not math.isfinite(value):
                 continue
-            self._buffer.append(Metric(f"{self.prefix}/{key}", value, timestamp,
+            name = f"{self.prefix}/{key}" if self.prefix else key
+            self._buffer.append(Metric(name, value, timestamp,
                                        int(step)))
         self.seconds += time.perf_counter() - start
         if time.monotonic() - self._last_flush >= self.flush_seconds:
@@ -73,8 +75,8 @@ class MlflowLoggingCallback(BaseCallback):
     """Logs what SB3's logger records into the active MLflow run, or nothing
     when no run is active.
 
-    Every value goes to MLflow as `<prefix>/<SB3 key>` at step = environment
-    timesteps when it was recorded:
+    Every value goes to MLflow as `<SB3 key>` (after `<prefix>/` if given) at
+    step = environment timesteps when it was recorded:
 
     * SB3's own dumps (each `log_interval` rollouts for PPO/A2C, episodes for
       DQN) carry the rollout statistics: `rollout/ep_rew_mean`,
@@ -86,7 +88,7 @@ class MlflowLoggingCallback(BaseCallback):
       update only (the others are dropped), and the last update's at the end.
     """
 
-    def __init__(self, prefix: str, update_interval: int = 1,
+    def __init__(self, prefix: str = "", update_interval: int = 1,
                  flush_seconds: float = 10.0):
         super().__init__()
         self.prefix, self.flush_seconds = prefix, flush_seconds

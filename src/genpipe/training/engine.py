@@ -3,8 +3,9 @@
 What it adds to a bare `lightning.Trainer`:
 
 * the `device` parameter resolved strictly (CUDA asked for but absent fails);
-* metrics logged into the *active* kedro-mlflow run as `<family>/<name>`,
-  never a second MLflow run, and without Lightning re-logging parameters;
+* metrics logged into the *active* MLflow run (the family's child run) under
+  Lightning's names, never a run of its own, and without Lightning re-logging
+  parameters;
 * checkpoints every epoch, written atomically, carrying every RNG state, so a
   killed run resumed from `last.ckpt` ends with bitwise-identical weights on CPU;
 * a non-finite loss stops training with an error naming the family, epoch and
@@ -143,17 +144,14 @@ class MetricHistory(Callback):
 class ActiveRunLogger(MLFlowLogger):
     """Lightning's MLflow logger bound to the run kedro-mlflow opened.
 
-    Metrics are prefixed `<family>/`; parameters are left to kedro-mlflow (MLflow
-    refuses to re-log a key with another value) and the run is closed by
-    kedro-mlflow, not by Lightning's `finalize`.
+    The active run is the family's own child run (`genpipe.tracking`), so
+    metrics keep Lightning's plain names (`train_loss`, `val_acc`); parameters
+    are left to kedro-mlflow (MLflow refuses to re-log a key with another value)
+    and the run is closed by the project's hooks, not by Lightning's `finalize`.
     """
 
-    def __init__(self, family: str, run_id: str):
+    def __init__(self, run_id: str):
         super().__init__(tracking_uri=mlflow.get_tracking_uri(), run_id=run_id)
-        self.family = family
-
-    def log_metrics(self, metrics, step=None) -> None:
-        super().log_metrics({f"{self.family}/{k}": v for k, v in metrics.items()}, step)
 
     def log_hyperparams(self, params) -> None:
         pass
@@ -264,7 +262,7 @@ def fit(
             (see `genpipe.training.data`) so resumed epochs see the same order.
         config: The family's `trainer:` block.
         device: The `device` parameter (`auto`, `cpu`, `cuda`, `cuda:N`, `mps`).
-        family: Metric prefix and name in messages, e.g. `evaluator`.
+        family: Its name in messages, e.g. `evaluator`.
         run_fingerprint: Identifies the run (`fingerprint(...)` of its whole
             config block, seed and training data); names its checkpoint folder
             `<checkpoint_dir>/<fingerprint>`, so a checkpoint is resumed only by
@@ -307,7 +305,7 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
         # Exact on CPU; CUDA ops without a deterministic kernel only warn.
         deterministic=("warn" if accelerator == "gpu" else True)
         if config.deterministic else False,
-        logger=ActiveRunLogger(family, run.info.run_id)
+        logger=ActiveRunLogger(run.info.run_id)
         if run and log_to_mlflow else False,
         callbacks=[
             # Saved at the end of the training epoch, after every other

@@ -208,6 +208,7 @@ class AutoregressiveModel(GenerativeModel):
     Config = Config
     Net: type[nn.Module] = PixelCNNNet
     reconstructs = False
+    group = "autoregressive"
     samples = True
 
     def __init__(self, config: Config):

@@ -35,9 +35,14 @@ class GenerativeModel(L.LightningModule):
       `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs;
     * `curves`: the training terms drawn in the curves plot (at most three;
       empty: `loss` and the first two others), e.g. a GAN's `d_loss`, `g_loss`.
+
+    `group` is the family's kind (latent, adversarial, diffusion,
+    autoregressive, classical): a tag of its MLflow runs and a column of the
+    report.
     """
 
     Config: ClassVar[type[ModelConfig]] = ModelConfig
+    group: ClassVar[str] = "latent"
     reconstructs: ClassVar[bool] = True
     samples: ClassVar[bool] = False
     samplers: ClassVar[tuple[str, ...]] = ()

@@ -37,6 +37,7 @@ class EMADiffusion(GenerativeModel):
     """A U-Net family: `net` is trained, `ema` samples."""
 
     reconstructs = False
+    group = "diffusion"
     samples = True
 
     def __init__(self, config: UNetConfig, num_classes: int = 0):

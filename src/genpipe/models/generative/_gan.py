@@ -210,6 +210,7 @@ class AdversarialModel(GenerativeModel):
     """
 
     reconstructs = False
+    group = "adversarial"
     samples = True
     curves = ("d_loss", "g_loss")
     conditional: ClassVar[bool] = False

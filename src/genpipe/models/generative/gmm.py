@@ -75,6 +75,7 @@ def full_covariances(covariances: np.ndarray, kind: str, k: int, d: int
 class GaussianMixtureModel(GenerativeModel):
     Config = Config
     reconstructs = False
+    group = "classical"
     samples = True
     trainable = False
     samplers = ("ancestral", "noise_free")

@@ -107,6 +107,7 @@ def em(s: torch.Tensor, q: int, iterations: int, tolerance: float
 class PPCA(GenerativeModel):
     Config = Config
     reconstructs = False
+    group = "classical"
     samples = True
     trainable = False
     samplers = ("ancestral", "noise_free")

@@ -48,7 +48,7 @@ def tune_xgboost(train: pd.DataFrame, xgb_params: dict, params: dict, seed: int,
     Returns:
         The best configuration (a full `xgboost` block), every trial of the
         study as a table, the optimisation-history figure,
-        `xgboost_tuned/best_cv_score`, `trials`, `pruned`, `search_seconds`,
+        `best_cv_score`, `trials`, `pruned`, `search_seconds`,
         and the search's wall time on its own (for the comparison).
     """
     config = AutomlConfig.model_validate(params)
@@ -69,10 +69,10 @@ def tune_xgboost(train: pd.DataFrame, xgb_params: dict, params: dict, seed: int,
     states = pd.Series([t.state.name for t in study.trials])
     best = XGBoostConfig.model_validate({**base.model_dump(), **study.best_params})
     figure = history_figure(study)
-    metrics = {"xgboost_tuned/best_cv_score": float(study.best_value),
-               "xgboost_tuned/trials": float(len(study.trials)),
-               "xgboost_tuned/pruned": float((states == "PRUNED").sum()),
-               "xgboost_tuned/search_seconds": seconds}
+    metrics = {"best_cv_score": float(study.best_value),
+               "trials": float(len(study.trials)),
+               "pruned": float((states == "PRUNED").sum()),
+               "search_seconds": seconds}
     return best.model_dump(), study.trials_dataframe(), figure, metrics, seconds
 
 
@@ -88,7 +88,8 @@ def evaluate_xgboost(train: pd.DataFrame, test: pd.DataFrame, xgb_params: dict,
 
     Returns:
         The tuned model (logged with MLflow's xgboost flavour), one comparison
-        row per model, and `xgboost/…` and `xgboost_tuned/…` test metrics.
+        row per model, and the tuned model's test metrics (the default's as
+        `baseline_…`).
     """
     config = AutomlConfig.model_validate(params)
     names, X_train, y_train, X_test, y_test = _tables(train, test, config)
@@ -100,8 +101,11 @@ def evaluate_xgboost(train: pd.DataFrame, test: pd.DataFrame, xgb_params: dict,
             X_train, y_train, XGBoostConfig.model_validate(block).model_dump(), seed,
             names)
         scores = classification_metrics(y_test, model.predict_proba(X_test)[:, 1])
-        metrics |= {f"{family}/{k}": v for k, v in scores.items()}
-        metrics[f"{family}/fit_seconds"] = fit_s
+        # The tuned model's run holds plain keys; the default it is compared
+        # with (the `xgboost` run's model, refitted here) is its baseline.
+        key = "{}" if family == "xgboost_tuned" else "baseline_{}"
+        metrics |= {key.format(k): v
+                    for k, v in {**scores, "fit_seconds": fit_s}.items()}
         rows.append({"model": family, **scores, "fit_seconds": fit_s,
                      "search_seconds": search_s, "wall_seconds": fit_s + search_s})
         models[family] = model
@@ -119,7 +123,7 @@ def run_autosklearn_search(train: pd.DataFrame, test: pd.DataFrame, params: dict
         (`show_models()`: members, weights, preprocessors), a record with
         `sprint_statistics()`, `get_models_with_weights()` and the versions,
         the test predictions, the CV-score and ensemble-weight figures, a
-        comparison row and `autosklearn/…` metrics.
+        comparison row and the test metrics.
 
     Raises:
         AutoSklearnUnavailableError: The isolated interpreter is missing
@@ -148,12 +152,12 @@ def run_autosklearn_search(train: pd.DataFrame, test: pd.DataFrame, params: dict
               "versions": result.versions,
               "models_with_weights": result.models_with_weights,
               "budget": ask.model_dump(), "seed": seed}
-    metrics = {f"autosklearn/{k}": v for k, v in {
+    metrics = {
         **scores, **sprint_numbers(result.sprint_statistics),
         "ensemble_members": float(len(ensemble)),
         "fit_seconds": result.fit_seconds, "refit_seconds": result.refit_seconds,
         "wall_seconds": result.wall_seconds,
-    }.items()}
+    }
     row = pd.DataFrame([{"model": "autosklearn", **scores,
                          "fit_seconds": result.fit_seconds + result.refit_seconds,
                          "search_seconds": 0.0,

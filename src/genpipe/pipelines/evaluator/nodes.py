@@ -48,7 +48,7 @@ def evaluate_evaluator(weights: dict[str, torch.Tensor], test: dict, params: dic
     """Test accuracy and loss of the trained classifier, and its confusion matrix.
 
     Returns:
-        `evaluator/test_acc`, `evaluator/test_loss` and the confusion-matrix figure.
+        `test_acc`, `test_loss` and the confusion-matrix figure.
     """
     config = EvaluatorConfig.model_validate(params)
     model = MnistClassifier(config.model)
@@ -57,13 +57,13 @@ def evaluate_evaluator(weights: dict[str, torch.Tensor], test: dict, params: dic
     logits, _ = predict(model, images, device=torch_device(device))
     predicted = logits.argmax(1)
     metrics = {
-        f"{FAMILY}/test_acc": (predicted == labels).float().mean().item(),
-        f"{FAMILY}/test_loss": F.cross_entropy(logits, labels).item(),
+        "test_acc": (predicted == labels).float().mean().item(),
+        "test_loss": F.cross_entropy(logits, labels).item(),
     }
     figure, axes = plt.subplots(figsize=(6, 5.5))
     ConfusionMatrixDisplay.from_predictions(labels.numpy(), predicted.numpy(),
                                             labels=np.arange(10), ax=axes,
                                             colorbar=False)
-    axes.set_title(f"MNIST test set, accuracy {metrics[f'{FAMILY}/test_acc']:.2%}")
+    axes.set_title(f"MNIST test set, accuracy {metrics['test_acc']:.2%}")
     figure.tight_layout()
     return metrics, figure

@@ -3,6 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from genpipe.pipelines.evaluator.nodes import evaluate_evaluator, train_evaluator
+from genpipe.tracking import run_tags
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -15,4 +16,4 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["evaluator_model", "mnist_test", "params:evaluator", "params:device"],
              ["evaluator_metrics", "evaluator_confusion_matrix"],
              name="evaluate_evaluator_node"),
-    ])
+    ], tags=run_tags("evaluator", "reference"))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
+from tqdm.auto import tqdm
 
 from genpipe import plots
 from genpipe.config import EvaluationConfig, FamilyBlock
@@ -45,8 +46,15 @@ def _trained(family: str, block: FamilyBlock, weights: dict[str, torch.Tensor],
     return model.to(torch_device(device)).eval()
 
 
+def _num_params(model: GenerativeModel) -> int:
+    """Trainable parameters (an EMA copy is not counted); for families fitted
+    in closed form or by EM, the size of the fitted state."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable or sum(t.numel() for t in model.state_dict().values())
+
+
 def _uint8(images: torch.Tensor) -> np.ndarray:
-    return images.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+    return images.float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
 
 
 class SampleSnapshots(L.Callback):
@@ -106,16 +114,19 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         train, val: MNIST splits (`images`, `labels`).
         params: The family's block (`model`, `data`, `trainer`, ...).
         seed: The run's seed; device: the `device` parameter.
-        family: The family's registered name (its metric prefix).
+        family: The family's registered name.
 
     Returns:
         `model`: the weights (a state dict); `mlflow_model`: the trained model
-        (MLflow's pytorch flavour); `history`: per-epoch loss terms (trainable
-        families); `snapshots`: `{"images": epochs x n x 1 x 28 x 28 uint8}`
-        drawn after each epoch (trainable families that sample).
+        (MLflow's pytorch flavour); `train_metrics`: `train_seconds` (wall,
+        fit and `after_fit`), `num_params`, `train_images`; `history`:
+        per-epoch loss terms (trainable families); `snapshots`:
+        `{"images": epochs x n x 1 x 28 x 28 uint8}` drawn after each epoch
+        (trainable families that sample).
     """
     config = FamilyBlock.model_validate(params)
     generative.check_block(family, params)
+    start = time.perf_counter()
     seed_everything(seed, config.trainer.deterministic)
     model = generative.build(family, config.model)
     train_x, train_y = _images(train, config)
@@ -138,7 +149,11 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
     model.to(torch_device(device)).eval()
     model.after_fit(train_x.to(model.device), EVAL_BATCH)
     weights = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    return {"model": weights, "mlflow_model": model.cpu(), **outputs}
+    cost = {"train_seconds": time.perf_counter() - start,
+            "num_params": float(_num_params(model)),
+            "train_images": float(len(train_x))}
+    return {"model": weights, "mlflow_model": model.cpu(), "train_metrics": cost,
+            **outputs}
 
 
 def _classifier(evaluator_model: dict[str, torch.Tensor], evaluator: dict,
@@ -270,23 +285,32 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
                   seed: int, device: str, *, family: str,
                   sampler: str | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Draws the family's `num_samples` (default `evaluation.num_samples`) with
-    `sampler` and times it.
+    """Draws the protocol's N images (`evaluation.protocol.num_samples`, the
+    same for every family) with `sampler`, in batches, in the protocol's
+    `sampling_precision`, and times it.
 
     Returns:
-        `{"images": N x 1 x 28 x 28 uint8}` (scored by the shared evaluation
-        nodes) and `sampling_images_per_s` with the sampler's cost per image
-        (e.g. `nfe_per_image`).
+        `{"images": N x 1 x 28 x 28 uint8, "binarized": bool}` (scored by the
+        shared evaluation nodes) and `sampling_images_per_s`,
+        `sampling_seconds` with the sampler's cost per image (`nfe_per_image`).
     """
     config = FamilyBlock.model_validate(params)
-    n = config.num_samples or EvaluationConfig.model_validate(evaluation).num_samples
+    protocol = EvaluationConfig.model_validate(evaluation).protocol
+    n = protocol.num_samples
     seed_everything(seed)
     model = _trained(family, config, weights, device)
     start = time.perf_counter()
-    with torch.no_grad():
-        chunks = [_uint8(model.sample(min(EVAL_BATCH, n - i), sampler))
-                  for i in range(0, n, EVAL_BATCH)]
+    with torch.no_grad(), torch.autocast(
+            model.device.type, dtype=torch.bfloat16,
+            enabled=protocol.sampling_precision == "bf16-mixed"), \
+            tqdm(total=n, desc=f"{family} {sampler or 'sample'}", unit="img",
+                 disable=None) as progress:
+        chunks = []
+        for i in range(0, n, EVAL_BATCH):
+            chunks.append(_uint8(model.sample(min(EVAL_BATCH, n - i), sampler)))
+            progress.update(len(chunks[-1]))
     seconds = time.perf_counter() - start
-    cost = {f"sampling_{k}": v for k, v in model.sampling_cost(sampler).items()}
-    return {"images": np.concatenate(chunks)}, {
-        "sampling_images_per_s": n / seconds, **cost}
+    return {"images": np.concatenate(chunks),
+            "binarized": np.array(config.data.binarize)}, {
+        "sampling_images_per_s": n / seconds, "sampling_seconds": seconds,
+        **model.sampling_cost(sampler)}

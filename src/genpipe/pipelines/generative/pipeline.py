@@ -1,6 +1,7 @@
 """The generative template, instantiated once per family (its namespace).
 
     train      -> {ns}.model (weights), {ns}.mlflow_model (MLflow pytorch flavour),
+                  {ns}.train_metrics (wall seconds, parameters),
                   {ns}.history [trainable], {ns}.snapshots [trainable, samples]
     evaluate   -> {ns}.test_metrics, {ns}.curves_plot, {ns}.<figure>_plot,
                   {ns}.samples_over_training_plot, {ns}.training_metrics
@@ -9,6 +10,11 @@
     sample     -> {ns}.samples -> the shared evaluation nodes (FID, IS, P/R)
                   [families that sample; one `{ns}.<sampler>` namespace per
                   named sampler]
+
+Every node is tagged with its MLflow run (`genpipe.tracking`): the family's
+run `{ns}` for training and evaluation, and one run per sampler
+(`ddpm.ddim`) for its samples and scores; samplerless families are scored in
+their own run.
 
 `kedro run --pipelines vae` runs one family; `--pipelines generative` all.
 """
@@ -26,6 +32,7 @@ from genpipe.pipelines.generative.nodes import (
     sample_family,
     train_family,
 )
+from genpipe.tracking import run_tags
 
 MNIST = {"mnist_train", "mnist_val", "mnist_test"}
 EVALUATOR = {"evaluator_model"}
@@ -64,7 +71,8 @@ def family_pipeline(family: str) -> Pipeline:
         Node(_bound(train_family, family=family),
              ["mnist_train", "mnist_val", "params:block", "params:seed",
               "params:device"],
-             _outputs("model", "mlflow_model", *training), name="train"),
+             _outputs("model", "mlflow_model", "train_metrics", *training),
+             name="train"),
         Node(_bound(evaluate_family, family=family), evaluate_inputs,
              _outputs(*evaluate_outputs), name="evaluate"),
     ]
@@ -74,19 +82,21 @@ def family_pipeline(family: str) -> Pipeline:
                            "params:device"],
                           ["reconstruction_metrics", "reconstructions_plot",
                            "latent_plot"], name="reconstruct"))
-    pipe, scored = Pipeline(nodes), []
+    pipe, scored = Pipeline(nodes, tags=run_tags(family, model.group)), []
     for sampler in model.samplers or (None,) if model.samples else ():
+        run = f"{family}.{sampler}" if sampler else family
         sampling = Pipeline([Node(
             _bound(sample_family, family=family, sampler=sampler),
             ["model", "params:block", "params:evaluation", "params:seed",
              "params:device"],
-            ["samples", "sampling_metrics"], name="sample")])
+            ["samples", "sampling_metrics"], name="sample")],
+            tags=run_tags(family, model.group, run))
         if sampler:  # its own namespace: {family}.{sampler}.samples, ...
             sampling = Pipeline(sampling, namespace=sampler, inputs={"model"},
                                 parameters={"params:block", *SHARED,
                                             "params:evaluation"})
         pipe += sampling
-        scored.append(f"{family}.{sampler}" if sampler else family)
+        scored.append(run)
     shared = [*SHARED, "params:evaluation", "params:evaluator"] if model.samples \
         else SHARED
     pipe = Pipeline(pipe, namespace=family,
@@ -94,8 +104,21 @@ def family_pipeline(family: str) -> Pipeline:
                     parameters={"params:block": f"params:{family}",
                                 **{name: name for name in shared}})
     for namespace in scored:
-        pipe += evaluate_samples_pipeline(namespace)
+        pipe += evaluate_samples_pipeline(namespace, family, model.group)
     return pipe
+
+
+def scored_namespaces() -> dict[str, tuple[str, str]]:
+    """`{namespace: (family, group)}` of every scored sampler of every family
+    (`vae`, `ddpm.ddpm`, `ddpm.ddim`, ...): what the report lines up."""
+    scored = {}
+    for family in family_names():
+        model = load_family(family)
+        if model.samples:
+            for sampler in model.samplers or (None,):
+                scored[f"{family}.{sampler}" if sampler else family] = (
+                    family, model.group)
+    return scored
 
 
 def family_pipelines() -> dict[str, Pipeline]:

@@ -3,6 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from genpipe.pipelines.gnn.nodes import draw_subgraph, plot_gnn, train_gnn
+from genpipe.tracking import run_tags
 
 MODELS = ("gcn", "gat")  # each has a `<name>.model` parameters block
 
@@ -17,7 +18,7 @@ def _model_pipeline(namespace: str) -> Pipeline:
              ["model", "history", "cora_graph", "params:model", "params:gnn",
               "params:seed"],
              ["tsne_plot", "curves_plot"], name="plot_gnn_node"),
-    ])
+    ], tags=run_tags(namespace, "graph"))
     return Pipeline(template, namespace=namespace, inputs={"cora_graph"},
                     parameters={"params:gnn", "params:seed", "params:device"})
 

@@ -53,7 +53,7 @@ def tune_gnn(graph: Data, params: dict, seed: int,
     states = pd.Series([t.state.name for t in study.trials])
     best = {**config.model.model_dump(), **study.best_params}
     figure = history_figure(study)
-    metrics = {"gnn_tuning/best_val_acc": float(study.best_value),
-               "gnn_tuning/trials": float(len(study.trials)),
-               "gnn_tuning/pruned": float((states == "PRUNED").sum())}
+    metrics = {"best_val_acc": float(study.best_value),
+               "trials": float(len(study.trials)),
+               "pruned": float((states == "PRUNED").sum())}
     return best, study.trials_dataframe(), figure, metrics

@@ -45,8 +45,7 @@ def train_agent(agent_params: dict, rl_params: dict, seed: int,
     result = agents.train_agent(
         agent_config, config.env_id, seed,
         device=torch_device(config.device or device), threads=config.torch_threads,
-        progress_bar=config.progress_bar, log_metrics=config.log_metrics,
-        metric_prefix=f"rl/{agent_config.algorithm}")
+        progress_bar=config.progress_bar, log_metrics=config.log_metrics)
     steps = int(result.agent.num_timesteps)
     summary = {"timesteps": steps, "train_episodes": len(result.episodes),
                "train_seconds": result.seconds,

@@ -7,6 +7,7 @@ over a shared template, then a comparison across them (namespace `rl`).
 from kedro.pipeline import Node, Pipeline
 
 from genpipe.pipelines.rl.nodes import compare_agents, evaluate_agent, train_agent
+from genpipe.tracking import run_tags
 
 ALGORITHMS = ("ppo", "dqn", "a2c")  # each has an `rl.<name>.agent` parameters block
 SHARED = {"params:rl", "params:seed", "params:device"}
@@ -23,7 +24,7 @@ def _agent_pipeline(name: str) -> Pipeline:
              ["policy", "training_summary", "params:agent", "params:rl"],
              ["eval_episodes", "metrics", "eval_rewards_plot", "summary"],
              name="evaluate_agent_node"),
-    ])
+    ], tags=run_tags(name, "rl"))
     return Pipeline(template, namespace=f"rl.{name}", parameters=SHARED)
 
 

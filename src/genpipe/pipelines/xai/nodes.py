@@ -65,7 +65,7 @@ def train_xgboost(train: pd.DataFrame, test: pd.DataFrame, xgb_params: dict,
     logger.info("XGBoost: test accuracy %.4f, ROC AUC %.4f", metrics["test_acc"],
                 metrics["test_roc_auc"])
     metrics["fit_seconds"] = seconds
-    return model, model, {f"xgboost/{k}": v for k, v in metrics.items()}
+    return model, model, metrics
 
 
 def explain_with_shap(model: xgboost.XGBClassifier, train: pd.DataFrame,
@@ -76,8 +76,8 @@ def explain_with_shap(model: xgboost.XGBClassifier, train: pd.DataFrame,
     Returns:
         The SHAP values (one row per test patient: `row_id`, a column per
         feature, `base_value`, `margin`); the beeswarm, mean-|SHAP| bar and
-        patient waterfall figures; and `xai/shap_max_additivity_error`,
-        `xai/shap_expected_value`.
+        patient waterfall figures; and `shap_max_additivity_error`,
+        `shap_expected_value`.
 
     Raises:
         ShapAdditivityError: Some row's SHAP values plus the expected value
@@ -95,8 +95,8 @@ def explain_with_shap(model: xgboost.XGBClassifier, train: pd.DataFrame,
     values["base_value"] = np.broadcast_to(
         np.asarray(explanation.base_values, np.float64), len(values))
     values["margin"] = margin(model, X_test)  # the model's own log-odds
-    metrics = {"xai/shap_max_additivity_error": max_error,
-               "xai/shap_expected_value": float(np.mean(explanation.base_values))}
+    metrics = {"shap_max_additivity_error": max_error,
+               "shap_expected_value": float(np.mean(explanation.base_values))}
     return (values, figures.shap_beeswarm(explanation), figures.shap_bar(explanation),
             figures.shap_waterfall(explanation, patient), metrics)
 
@@ -108,8 +108,8 @@ def compare_importances(model: xgboost.XGBClassifier, shap_values: pd.DataFrame,
     Returns:
         One row per feature (`weight`, `gain`, `mean_abs_shap`), the
         three-panel figure, and the Spearman rank correlations
-        `xai/spearman_gain_shap`, `xai/spearman_weight_shap`,
-        `xai/spearman_gain_weight`.
+        `spearman_gain_shap`, `spearman_weight_shap`,
+        `spearman_gain_weight`.
     """
     names = list(model.get_booster().feature_names)
     shap_importance = shap_values[names].abs().mean().rename("mean_abs_shap")
@@ -117,10 +117,10 @@ def compare_importances(model: xgboost.XGBClassifier, shap_values: pd.DataFrame,
              "gain": importance.xgboost_importance(model, names, "gain"),
              "mean_abs_shap": shap_importance}
     metrics = {
-        "xai/spearman_gain_shap": importance.spearman(table["gain"], shap_importance),
-        "xai/spearman_weight_shap": importance.spearman(table["weight"],
+        "spearman_gain_shap": importance.spearman(table["gain"], shap_importance),
+        "spearman_weight_shap": importance.spearman(table["weight"],
                                                         shap_importance),
-        "xai/spearman_gain_weight": importance.spearman(table["gain"],
+        "spearman_gain_weight": importance.spearman(table["gain"],
                                                         table["weight"]),
     }
     figure = figures.importance_comparison(table, order_by="mean_abs_shap")
@@ -134,8 +134,8 @@ def explain_with_lime(model: xgboost.XGBClassifier, train: pd.DataFrame,
 
     Returns:
         The explanation (`feature`, `condition`, `weight`), its figure, and
-        `xai/lime_score` (R^2 of the local model), `xai/lime_local_prediction`,
-        `xai/patient_proba` (the XGBoost probability it approximates).
+        `lime_score` (R^2 of the local model), `lime_local_prediction`,
+        `patient_proba` (the XGBoost probability it approximates).
     """
     config = XaiConfig.model_validate(params)
     names, X_train, _, X_test, _ = _tables(train, test, config)
@@ -148,9 +148,9 @@ def explain_with_lime(model: xgboost.XGBClassifier, train: pd.DataFrame,
         f"LIME, test patient {patient}: P(benign) = "
         f"{model.predict_proba(X_test[patient:patient + 1])[0, 1]:.3f}",
         "weight in the local linear model of P(benign)")
-    metrics = {"xai/lime_score": table.attrs["score"],
-               "xai/lime_local_prediction": table.attrs["prediction"],
-               "xai/patient_proba": float(
+    metrics = {"lime_score": table.attrs["score"],
+               "lime_local_prediction": table.attrs["prediction"],
+               "patient_proba": float(
                    model.predict_proba(X_test[patient:patient + 1])[0, 1])}
     return table, figure, metrics
 
@@ -169,7 +169,7 @@ def explain_with_integrated_gradients(
         The MLP (state dict, standardization, feature names); a table per
         feature (`mean_abs_ig` over the test set and the patient's `patient_ig`);
         the figure; `mlp/test_acc`, `mlp/test_roc_auc`, `mlp/test_log_loss`,
-        `xai/ig_max_convergence_delta` (completeness error).
+        `ig_max_convergence_delta` (completeness error).
     """
     config = XaiConfig.model_validate(params)
     names, X_train, y_train, X_test, y_test = _tables(train, test, config)
@@ -193,14 +193,13 @@ def explain_with_integrated_gradients(
     model.restore_best()
     model = model.to(torch_device("cpu"))  # attributions and scores on CPU
     Z_test = scaler.transform(X_test)
-    metrics = {f"mlp/{k}": v for k, v in classification_metrics(
-        y_test, model.predict_proba(torch.as_tensor(Z_test, dtype=torch.float32)),
-    ).items()}
+    metrics = classification_metrics(
+        y_test, model.predict_proba(torch.as_tensor(Z_test, dtype=torch.float32)))
     baseline = (np.zeros(len(names)) if config.integrated_gradients.baseline
                 == "train_mean" else scaler.transform(np.zeros((1, len(names))))[0])
     attributions, delta = gradients.integrated_gradients(
         model, Z_test, baseline, config.integrated_gradients.n_steps)
-    metrics["xai/ig_max_convergence_delta"] = float(np.abs(delta).max())
+    metrics["ig_max_convergence_delta"] = float(np.abs(delta).max())
     metrics["mlp/best_epoch"] = float(model.best_epoch)
     table = pd.DataFrame({"feature": names,
                           "mean_abs_ig": np.abs(attributions).mean(axis=0),
