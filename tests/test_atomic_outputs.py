@@ -102,3 +102,23 @@ def test_atomic_kedro_datasets_write_the_same_bytes_as_kedro_datasets(tmp_path, 
     theirs.save(data(1))
     assert (tmp_path / f"ours{SUFFIX[kind]}").read_bytes() == \
         (tmp_path / f"theirs{SUFFIX[kind]}").read_bytes()
+
+
+def test_every_catalog_file_dataset_is_an_atomic_type():
+    """kedro-datasets' own file types write in place: the catalog uses
+    genpipe's (or kedro-mlflow's wrappers and tracking datasets around them)."""
+    import yaml
+
+    def types(entry):
+        if isinstance(entry, dict):
+            if "type" in entry:
+                yield entry["type"]
+            for value in entry.values():
+                yield from types(value)
+
+    found = {kind for path in (ROOT / "conf" / "base").glob("catalog*.yml")
+             for kind in types(yaml.safe_load(path.read_text()))}
+    assert found, "no catalog entries read"
+    assert {kind for kind in found
+            if not kind.startswith(("genpipe.datasets.", "kedro_mlflow.io."))} == set()
+    assert "kedro_mlflow.io.models.MlflowModelLocalFileSystemDataset" not in found
