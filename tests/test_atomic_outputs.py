@@ -16,6 +16,7 @@ from tests.helpers.outputs import KINDS, dataset
 
 SUFFIX = {"npz": ".npz", "torch": ".pt", "graph": ".pt", "figure": ".png",
           "sb3": ".zip", "csv": ".csv", "parquet": ".parquet", "json": ".json",
+          "text": ".md",
           "mlflow_xgboost": ""}
 
 
@@ -84,19 +85,40 @@ def test_a_full_disk_names_the_file(tmp_path, monkeypatch):
     assert _temporaries(target.parent) == []
 
 
-@pytest.mark.parametrize("kind", ["csv", "parquet", "json"])
+@pytest.mark.parametrize("kind", ["csv", "parquet", "json", "text"])
 def test_atomic_kedro_datasets_write_the_same_bytes_as_kedro_datasets(tmp_path, kind):
     """DVC hashes files: the atomic types must not change a byte."""
     from kedro_datasets.json import JSONDataset
     from kedro_datasets.pandas import CSVDataset, ParquetDataset
+    from kedro_datasets.text import TextDataset
 
     theirs_type = {"csv": CSVDataset, "parquet": ParquetDataset,
-                   "json": JSONDataset}[kind]
+                   "json": JSONDataset, "text": TextDataset}[kind]
     ours, data = dataset(kind, str(tmp_path / f"ours{SUFFIX[kind]}"))
     save_args = {"csv": {"index": False}, "json": {"indent": 2}}.get(kind, {})
     theirs = theirs_type(filepath=str(tmp_path / f"theirs{SUFFIX[kind]}"),
-                         save_args=save_args or None)
+                         **({"save_args": save_args} if save_args else {}))
     ours.save(data(1))
     theirs.save(data(1))
     assert (tmp_path / f"ours{SUFFIX[kind]}").read_bytes() == \
         (tmp_path / f"theirs{SUFFIX[kind]}").read_bytes()
+
+
+def test_every_catalog_file_dataset_is_an_atomic_type():
+    """kedro-datasets' own file types write in place: the catalog uses
+    genpipe's (or kedro-mlflow's wrappers and tracking datasets around them)."""
+    import yaml
+
+    def types(entry):
+        if isinstance(entry, dict):
+            if "type" in entry:
+                yield entry["type"]
+            for value in entry.values():
+                yield from types(value)
+
+    found = {kind for path in (ROOT / "conf" / "base").glob("catalog*.yml")
+             for kind in types(yaml.safe_load(path.read_text()))}
+    assert found, "no catalog entries read"
+    assert {kind for kind in found
+            if not kind.startswith(("genpipe.datasets.", "kedro_mlflow.io."))} == set()
+    assert "kedro_mlflow.io.models.MlflowModelLocalFileSystemDataset" not in found

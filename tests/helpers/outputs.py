@@ -68,13 +68,14 @@ def dataset(kind: str, path: str) -> tuple[Any, Callable[[int], Any]]:
         "parquet": (d.ParquetDataset(filepath=path), _frame),
         "json": (d.JSONDataset(filepath=path, save_args={"indent": 2}),
                  lambda v: {"version": v, "values": list(range(v * 10))}),
+        "text": (d.TextDataset(filepath=path), lambda v: f"version {v}\n" * 100),
         "mlflow_xgboost": (d.MlflowModelDataset(filepath=path,
                                                 flavor="mlflow.xgboost"), _xgboost),
     }[kind]
 
 
 KINDS = ("npz", "torch", "graph", "figure", "sb3", "csv", "parquet", "json",
-         "mlflow_xgboost")
+         "text", "mlflow_xgboost")
 
 
 def _die(*args: Any, **kwargs: Any) -> None:
