@@ -96,7 +96,7 @@ mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
 	  --host 127.0.0.1 --port 5000
 
 ENV ?= base
-REPORT := data/08_reporting/report
+REPORT := $(if $(filter base,$(ENV)),data,data/$(ENV))/08_reporting/report
 results-doc: ## Copy the generated trilemma report into docs/results.md (ENV=ci|base)
 	@test -f $(REPORT)/trilemma.md || { echo "results-doc: $(REPORT)/trilemma.md" \
 	  "is missing: run \`kedro run --env $(ENV)\` (or make run) first" >&2; exit 1; }
