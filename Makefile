@@ -92,6 +92,8 @@ pull: install ## Restore the DVC-tracked outputs from the default remote (`dvc p
 	$(BIN)/dvc pull
 
 mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
+	@echo "Runs of model training (MLflow 3 opens experiments in its GenAI view):" \
+	  "http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 	  --host 127.0.0.1 --port 5000
 
