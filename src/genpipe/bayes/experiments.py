@@ -4,11 +4,10 @@ quantity beside its closed form), a figure and flat metrics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from scipy import integrate, optimize, stats
 
 from genpipe.bayes import (
@@ -29,21 +28,7 @@ from genpipe.bayes.config import (
     MleMapConfig,
     RejectionConfig,
 )
-
-
-@dataclass(frozen=True)
-class Report:
-    table: pd.DataFrame
-    checks: pd.DataFrame
-    figure: Figure
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-def checks_table(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
-    """Computed quantities beside their closed forms, with the absolute error."""
-    table = pd.DataFrame(rows, columns=["quantity", "computed", "closed_form"])
-    table["abs_error"] = (table["computed"] - table["closed_form"]).abs()
-    return table
+from genpipe.checks import Report, checks_table
 
 
 def _mse(phi: np.ndarray, w: np.ndarray, y: np.ndarray) -> float:

@@ -3,13 +3,11 @@ computed quantity beside its closed form), a figure and flat metrics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from scipy import stats
 
+from genpipe.checks import Report, checks_table
 from genpipe.theory import figures, fitting, games, information
 from genpipe.theory.config import (
     DivergencesConfig,
@@ -18,21 +16,6 @@ from genpipe.theory.config import (
     NashConfig,
     SparseKlConfig,
 )
-
-
-@dataclass(frozen=True)
-class Report:
-    table: pd.DataFrame
-    checks: pd.DataFrame
-    figure: Figure
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-def checks_table(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
-    """Computed quantities beside their closed forms, with the absolute error."""
-    table = pd.DataFrame(rows, columns=["quantity", "computed", "closed_form"])
-    table["abs_error"] = (table["computed"] - table["closed_form"]).abs()
-    return table
 
 
 def entropy(config: EntropyConfig) -> Report:

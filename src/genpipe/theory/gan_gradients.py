@@ -21,8 +21,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from genpipe.checks import Report, checks_table
 from genpipe.theory.config import GanGradientConfig
-from genpipe.theory.experiments import Report, checks_table
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
 

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
+from genpipe.checks import checks_table
 from genpipe.config import TrainerConfig
 from genpipe.models import generative
 from genpipe.models.generative._gan import (
@@ -211,4 +212,4 @@ def sweep_ksparse_filters(mnist_train: dict[str, np.ndarray],
     metrics = {**{f"test_mse_k{r.k}": r.test_mse for r in table.itertuples()},
                **{f"units_used_k{r.k}": float(r.units_used)
                   for r in table.itertuples()}}
-    return (table, experiments.checks_table(checks), figure, metrics, dict(metrics))
+    return (table, checks_table(checks), figure, metrics, dict(metrics))
