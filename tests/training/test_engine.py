@@ -179,3 +179,31 @@ def test_a_second_live_run_of_one_configuration_fails_naming_the_first(tmp_path)
         holder.kill()
         holder.wait()
     train(str(ckpt), epochs=EPOCHS)  # a killed holder leaves no stale lock
+
+
+def test_a_resumed_training_continues_the_killed_runs_mlflow_history(tmp_path,
+                                                                      monkeypatch):
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    monkeypatch.setenv("TOY_MLFLOW", "straight")
+    assert _run_toy(tmp_path / "straight", tmp_path / "straight.pt", -1).returncode == 0
+    monkeypatch.setenv("TOY_MLFLOW", "killed")
+    assert _run_toy(tmp_path / "resumed", tmp_path / "unused.pt", 3).returncode == -9
+    monkeypatch.setenv("TOY_MLFLOW", "resumed")
+    assert _run_toy(tmp_path / "resumed", tmp_path / "resumed.pt", -1).returncode == 0
+    runs = {run.info.run_name: run for run in client.search_runs(
+        [client.get_experiment_by_name("Default").experiment_id])}
+    killed, resumed = runs["killed"], runs["resumed"]
+    assert killed.info.status == "KILLED"  # not RUNNING forever
+    assert killed.data.tags["genpipe.resumed_by"] == resumed.info.run_id
+    assert resumed.data.tags["genpipe.resumed_from"] == killed.info.run_id
+
+    def curve(run, key):
+        return [(m.step, m.value) for m in sorted(
+            client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)]
+
+    # the whole history in one run, equal to the uninterrupted run's
+    for key in ("val_loss", "train_loss"):
+        assert len(curve(runs["straight"], key)) == EPOCHS
+        assert curve(resumed, key) == curve(runs["straight"], key), key

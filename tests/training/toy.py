@@ -1,6 +1,7 @@
 """A tiny model and data for engine tests; also a script for the kill test.
 
-`python toy.py CKPT_DIR OUT_FILE KILL_AT_EPOCH` trains and SIGKILLs itself at
+`python toy.py CKPT_DIR OUT_FILE KILL_AT_EPOCH` trains (in an MLflow run named
+$TOY_MLFLOW when that is set) and SIGKILLs itself at
 the start of epoch KILL_AT_EPOCH (after the previous epoch's checkpoint is on
 disk), or writes the final weights to OUT_FILE when KILL_AT_EPOCH is -1, with
 the metric history beside it (OUT_FILE.history.json) and its curves drawn as
@@ -100,7 +101,13 @@ if __name__ == "__main__":
     ckpt_dir, out_file, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     history = MetricHistory()
     callbacks = [history, *([KillAtEpoch(kill_at)] if kill_at >= 0 else [])]
-    model, _ = train(ckpt_dir, callbacks=callbacks)
+    if os.environ.get("TOY_MLFLOW"):  # inside a run of its own, as in a kedro run
+        import mlflow
+
+        with mlflow.start_run(run_name=os.environ["TOY_MLFLOW"]):
+            model, _ = train(ckpt_dir, callbacks=callbacks)
+    else:
+        model, _ = train(ckpt_dir, callbacks=callbacks)
     torch.save(model.state_dict(), out_file)
     with open(f"{out_file}.history.json", "w") as handle:
         json.dump(history.history, handle, sort_keys=True)

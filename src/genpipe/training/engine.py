@@ -31,6 +31,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
+from mlflow.entities import Metric
 from pydantic import BaseModel
 
 from genpipe.config import ParameterError, TrainerConfig
@@ -74,13 +75,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class RunStateCallback(Callback):
-    """Saves RNG states and the run's fingerprint in every checkpoint."""
+    """Saves RNG states, the run's fingerprint and the MLflow run it logs into
+    in every checkpoint."""
 
-    def __init__(self, fingerprint: str):
-        self.fingerprint = fingerprint
+    def __init__(self, fingerprint: str, mlflow_run_id: str | None = None):
+        self.fingerprint, self.mlflow_run_id = fingerprint, mlflow_run_id
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
-        checkpoint["genpipe"] = {"rng": rng_state(), "fingerprint": self.fingerprint}
+        checkpoint["genpipe"] = {"rng": rng_state(), "fingerprint": self.fingerprint,
+                                 "mlflow_run_id": self.mlflow_run_id or ""}
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:
         set_rng_state(checkpoint["genpipe"]["rng"])
@@ -243,6 +246,42 @@ def _resume_path(directory: Path, run_fingerprint: str, max_epochs: int) -> Path
     return None
 
 
+def continue_history(checkpoint: Path, run_id: str) -> None:
+    """Keeps a resumed training's MLflow history complete in one run.
+
+    The run a killed training logged into (its id is in the checkpoint) stays
+    RUNNING forever and holds the epochs before the kill; the resumed run
+    would hold only the later ones. So the killed run's metric points up to
+    the checkpoint's step are copied into `run_id`, and the killed run (and
+    its parent, when still RUNNING) are marked KILLED and linked both ways
+    (`genpipe.resumed_by` / `genpipe.resumed_from`).
+    """
+    state = load_tensors(checkpoint)
+    killed = state.get("genpipe", {}).get("mlflow_run_id")
+    if not killed or killed == run_id:
+        return
+    client = mlflow.MlflowClient()
+    try:
+        stale = client.get_run(killed)
+    except mlflow.exceptions.MlflowException:
+        logger.info("The checkpoint's MLflow run %s is not in this store", killed)
+        return
+    last_step = int(state["global_step"])
+    points = [Metric(key, point.value, point.timestamp, point.step)
+              for key in stale.data.metrics
+              for point in client.get_metric_history(killed, key)
+              if point.step <= last_step]
+    for start in range(0, len(points), 1000):  # MLflow's batch limit
+        client.log_batch(run_id, metrics=points[start:start + 1000])
+    for stale_id in (killed, stale.data.tags.get("mlflow.parentRunId")):
+        if stale_id and client.get_run(stale_id).info.status == "RUNNING":
+            client.set_terminated(stale_id, "KILLED")
+    client.set_tag(killed, "genpipe.resumed_by", run_id)
+    client.set_tag(run_id, "genpipe.resumed_from", killed)
+    logger.info("Continued the history of the killed MLflow run %s (%d points)",
+                killed, len(points))
+
+
 def fit(
     module: L.LightningModule,
     datamodule: L.LightningDataModule,
@@ -295,6 +334,9 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
          ckpt_path: Path | None, family: str, run_fingerprint: str,
          callbacks: Sequence[Callback], log_to_mlflow: bool) -> L.Trainer:
     run = mlflow.active_run()
+    logging_run = run.info.run_id if run and log_to_mlflow else None
+    if ckpt_path is not None and logging_run:
+        continue_history(ckpt_path, logging_run)
     trainer = L.Trainer(
         accelerator=accelerator,
         devices=devices,
@@ -305,8 +347,7 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
         # Exact on CPU; CUDA ops without a deterministic kernel only warn.
         deterministic=("warn" if accelerator == "gpu" else True)
         if config.deterministic else False,
-        logger=ActiveRunLogger(run.info.run_id)
-        if run and log_to_mlflow else False,
+        logger=ActiveRunLogger(logging_run) if logging_run else False,
         callbacks=[
             # Saved at the end of the training epoch, after every other
             # callback's `on_train_epoch_end` (MetricHistory's row included).
@@ -314,7 +355,7 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
                             save_top_k=1, enable_version_counter=False,
                             every_n_epochs=config.checkpoint_every_n_epochs,
                             save_on_train_epoch_end=True),
-            RunStateCallback(run_fingerprint),
+            RunStateCallback(run_fingerprint, logging_run),
             FiniteLossCallback(family, directory),
             *callbacks,
         ],
