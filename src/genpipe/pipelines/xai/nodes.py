@@ -168,7 +168,7 @@ def explain_with_integrated_gradients(
     Returns:
         The MLP (state dict, standardization, feature names); a table per
         feature (`mean_abs_ig` over the test set and the patient's `patient_ig`);
-        the figure; `mlp/test_acc`, `mlp/test_roc_auc`, `mlp/test_log_loss`,
+        the figure; `test_acc`, `test_roc_auc`, `test_log_loss`, `best_epoch`,
         `ig_max_convergence_delta` (completeness error).
     """
     config = XaiConfig.model_validate(params)
@@ -200,7 +200,7 @@ def explain_with_integrated_gradients(
     attributions, delta = gradients.integrated_gradients(
         model, Z_test, baseline, config.integrated_gradients.n_steps)
     metrics["ig_max_convergence_delta"] = float(np.abs(delta).max())
-    metrics["mlp/best_epoch"] = float(model.best_epoch)
+    metrics["best_epoch"] = float(model.best_epoch)
     table = pd.DataFrame({"feature": names,
                           "mean_abs_ig": np.abs(attributions).mean(axis=0),
                           "patient_ig": attributions[patient]})
