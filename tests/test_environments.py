@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.helpers.project import copy_project
 
 KEDRO = Path(sys.executable).with_name("kedro")
 
@@ -70,14 +70,7 @@ def _tree(root: Path, skip: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_ci_run_changes_no_file_of_base(tmp_path, mirror_root):
-    project = tmp_path / "genpipe"
-    project.mkdir()
-    for name in ("pyproject.toml", ".telemetry", "dvc.yaml"):
-        shutil.copy2(ROOT / name, project / name)
-    for name in ("conf", "src"):
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns(
-            "local", "__pycache__", "*.egg-info"))
-    (project / "conf" / "local").mkdir()
+    project = copy_project(tmp_path / "genpipe", files=("dvc.yaml",))
     base, _ = _config("base")
     outputs = [p for p in _paths(base, "filepath") if "{" not in p]
     for index, path in enumerate(outputs):  # base's outputs, as DVC restored them

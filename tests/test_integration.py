@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,8 @@ import mlflow
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).parents[1]
+from tests.helpers.project import copy_project
+
 KEDRO = Path(sys.executable).with_name("kedro")
 # A `ci` evaluator (3 epochs on 2000 images, a tiny CNN) reaches ~92%;
 # the full `base` run is the 99.3% benchmark of the README.
@@ -31,21 +31,6 @@ KEDRO_TIMEOUT_S = 1500
 CI_DATA = "data/ci"  # conf/ci/globals.yml: ci's outputs never touch base's data/
 
 pytestmark = pytest.mark.slow
-
-
-def _copy_project(destination: Path) -> Path:
-    destination.mkdir()
-    for name in ("pyproject.toml", ".telemetry"):
-        shutil.copy2(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "conf", destination / "conf",
-                    ignore=shutil.ignore_patterns("local"))
-    shutil.copytree(ROOT / "src", destination / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (destination / "conf" / "local").mkdir()
-    for layer in (ROOT / "data").iterdir():
-        if layer.is_dir():
-            (destination / "data" / layer.name).mkdir(parents=True)
-    return destination
 
 
 def _kedro_run(project: Path, mirror: Path, *args: str) -> subprocess.CompletedProcess:
@@ -93,7 +78,7 @@ def _run_and_check(project: Path, mirror: Path) -> mlflow.entities.Run:
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory, mirror_root):
-    project = _copy_project(tmp_path_factory.mktemp("ci") / "genpipe")
+    project = copy_project(tmp_path_factory.mktemp("ci") / "genpipe", data_layers=True)
     return project, _run_and_check(project, mirror_root)
 
 
@@ -305,7 +290,7 @@ def test_the_report_lines_up_every_family_under_one_protocol(first_run, M):
 def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, children,
                                                             tmp_path, mirror_root):
     project, run = first_run
-    again_project = _copy_project(tmp_path / "genpipe")
+    again_project = copy_project(tmp_path / "genpipe", data_layers=True)
     again = _run_and_check(again_project, mirror_root)
     again_children = _children(again_project, again)
     # Wall times are measurements, not results: everything else must match.
@@ -385,7 +370,7 @@ def test_ci_run_records_the_tabular_pipelines(first_run, children, M, artifacts)
 
 
 def test_invalid_parameter_stops_the_run_before_any_work(tmp_path, mirror_root):
-    project = _copy_project(tmp_path / "genpipe")
+    project = copy_project(tmp_path / "genpipe", data_layers=True)
     result = _kedro_run(project, mirror_root, "--params",
                         "evaluator.trainer.max_epochs=0")
     assert result.returncode != 0
@@ -398,7 +383,7 @@ def test_invalid_parameter_stops_the_run_before_any_work(tmp_path, mirror_root):
 
 
 def test_missing_mirror_fails_clearly_and_writes_nothing(tmp_path):
-    project = _copy_project(tmp_path / "genpipe")
+    project = copy_project(tmp_path / "genpipe", data_layers=True)
     result = _kedro_run(project, tmp_path / "no-such-mirror", "--pipelines",
                         "data_ingestion")
     assert result.returncode != 0

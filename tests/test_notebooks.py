@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from tests.helpers.project import copy_project
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -40,17 +41,8 @@ def test_notebook_is_committed_without_outputs(path):
 @pytest.fixture(scope="module")
 def ci_project(tmp_path_factory, mirror_root) -> Path:
     """A copy of the project with the `ci` outputs the notebooks read."""
-    project = tmp_path_factory.mktemp("notebooks") / "genpipe"
-    project.mkdir()
-    for name in ("pyproject.toml", ".telemetry"):
-        shutil.copy2(ROOT / name, project / name)
-    for folder in ("conf", "src", "notebooks"):
-        shutil.copytree(ROOT / folder, project / folder, ignore=shutil.ignore_patterns(
-            "local", "__pycache__", "*.egg-info", ".ipynb_checkpoints"))
-    (project / "conf" / "local").mkdir()
-    for layer in (ROOT / "data").iterdir():
-        if layer.is_dir():
-            (project / "data" / layer.name).mkdir(parents=True)
+    project = copy_project(tmp_path_factory.mktemp("notebooks") / "genpipe",
+                           folders=("notebooks",), data_layers=True)
     env = {**os.environ, "GENPIPE_DATA_MIRROR": str(mirror_root)}
     env.pop("MLFLOW_TRACKING_URI", None)  # the project's own mlflow.yml decides
     result = subprocess.run(

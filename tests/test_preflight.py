@@ -19,6 +19,7 @@ from kedro.pipeline import Node, Pipeline
 from genpipe.datasets import NpzDataset
 from genpipe.preflight import PreflightError, check_device, missing_inputs
 from tests.conftest import ROOT
+from tests.helpers.project import copy_project
 
 KEDRO = Path(sys.executable).with_name("kedro")
 
@@ -60,16 +61,8 @@ def test_an_absent_device_is_one_line_naming_the_parameter():
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    destination = tmp_path_factory.mktemp("preflight") / "genpipe"
-    destination.mkdir()
-    for name in ("pyproject.toml", ".telemetry", "dvc.yaml"):
-        shutil.copy2(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "conf", destination / "conf",
-                    ignore=shutil.ignore_patterns("local"))
-    shutil.copytree(ROOT / "src", destination / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (destination / "conf" / "local").mkdir()
-    return destination
+    return copy_project(tmp_path_factory.mktemp("preflight") / "genpipe",
+                        files=("dvc.yaml",))
 
 
 def _kedro_run(project: Path, local_params: str, *args: str,
