@@ -79,6 +79,10 @@ def test_sampling_crop_is_exact_and_samples_are_valid(family, output):
             top = max(0, i - rows)
             torch.testing.assert_close(model.logits(x[:, :, top:i + 1])[:, :, -1],
                                        full[:, :, i])
+            # What the sampler computes per pixel (the gated model: the
+            # vertical stack once per row, then the horizontal stack alone).
+            for j, logits in enumerate(model._row_logits(x[:, :, top:i + 1])):
+                torch.testing.assert_close(logits, full[:, :, i, j])
         torch.manual_seed(3)
         first = model.sample(3)
         torch.manual_seed(3)

@@ -165,16 +165,28 @@ class GatedLayer(nn.Module):
         self.vertical_to_horizontal = nn.Conv2d(2 * h, 2 * h, 1)
         self.horizontal_out = nn.Conv2d(h, h, 1)
 
+    def vertical_features(self, v: torch.Tensor) -> torch.Tensor:
+        """The vertical stack's pre-gate features: row i sees rows < i of the
+        image (the first layer's shift; later layers keep it)."""
+        half = self.kernel // 2
+        features = self.vertical(F.pad(v, (half, half, half, 0)))
+        return shift_down(features) if self.first else features
+
+    def horizontal_step(self, h: torch.Tensor, from_vertical: torch.Tensor
+                        ) -> torch.Tensor:
+        """The horizontal stack's output given its input `h` and the vertical
+        stack's contribution `vertical_to_horizontal(vertical_features)`."""
+        features = self.horizontal(F.pad(h, (self.kernel // 2, 0, 0, 0)))
+        if self.first:  # mask A: the pixel itself is not yet known
+            features = shift_right(features)
+        out = self.horizontal_out(gate(features + from_vertical))
+        return out if self.first else h + out
+
     def forward(self, v: torch.Tensor, h: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        half = self.kernel // 2
-        v_features = self.vertical(F.pad(v, (half, half, half, 0)))
-        h_features = self.horizontal(F.pad(h, (half, 0, 0, 0)))
-        if self.first:  # mask A: the pixel itself and its row are not yet known
-            v_features, h_features = shift_down(v_features), shift_right(h_features)
-        h_features = h_features + self.vertical_to_horizontal(v_features)
-        h_out = self.horizontal_out(gate(h_features))
-        return gate(v_features), h_out if self.first else h + h_out
+        v_features = self.vertical_features(v)
+        return gate(v_features), self.horizontal_step(
+            h, self.vertical_to_horizontal(v_features))
 
 
 class GatedPixelCNNNet(nn.Module):
@@ -198,6 +210,26 @@ class GatedPixelCNNNet(nn.Module):
         v = h = x
         for layer in self.layers:
             v, h = layer(v, h)
+        return F.relu(h)
+
+    def row_context(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per layer, the vertical stack's input to the horizontal one at the
+        last row of `x` (N x 2h x 1 x W). It depends on the rows above only, so
+        one pass serves all W pixels of the row."""
+        context, v = [], x
+        for layer in self.layers:
+            features = layer.vertical_features(v)
+            context.append(layer.vertical_to_horizontal(features[:, :, -1:]))
+            v = gate(features)
+        return context
+
+    def row_forward(self, row: torch.Tensor, context: list[torch.Tensor]
+                    ) -> torch.Tensor:
+        """`forward`'s output on one row (N x 1 x 1 x w, the first w pixels)
+        given `row_context` of the rows above: the horizontal stack alone."""
+        h = row
+        for layer, from_vertical in zip(self.layers, context):
+            h = layer.horizontal_step(h, from_vertical[..., :row.shape[-1]])
         return F.relu(h)
 
 
@@ -263,22 +295,29 @@ class AutoregressiveModel(GenerativeModel):
 
     @torch.no_grad()
     def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:
-        """Ancestral sampling, pixel by pixel in raster order (784 passes)."""
+        """Ancestral sampling, pixel by pixel in raster order (784 conditionals
+        per image)."""
         x = torch.zeros(n, 1, 28, 28, device=self.device)
         with tqdm(total=PIXELS, desc=f"sampling {n} images", unit="px",
                   leave=False, disable=None) as bar:
             for i in range(28):
-                for j in range(28):
-                    # Row i's conditionals see rows i − R .. i only: crop to them.
-                    top = max(0, i - self.net.receptive_rows)
-                    logits = self.logits(x[:, :, top:i + 1])[:, :, -1, j]
+                # Row i's conditionals see rows i − R .. i only: crop to them.
+                rows = x[:, :, max(0, i - self.net.receptive_rows):i + 1]
+                for j, logits in enumerate(self._row_logits(rows)):
                     if self.config.output == "bernoulli":
                         x[:, 0, i, j] = torch.bernoulli(torch.sigmoid(logits[:, 0]))
                     else:
-                        level = torch.multinomial(logits.softmax(1), 1)[:, 0]
+                        level = torch.multinomial(logits.float().softmax(1), 1)[:, 0]
                         x[:, 0, i, j] = level.to(x.dtype) / (LEVELS - 1)
                     bar.update()
         return x
+
+    def _row_logits(self, rows: torch.Tensor):
+        """Yields the logits (N x C) of the last row's pixels, left to right,
+        each computed after the caller has filled the pixels before it (`rows`
+        is a view of the image being sampled): one network pass per pixel."""
+        for j in range(rows.shape[-1]):
+            yield self.logits(rows)[:, :, -1, j]
 
     def sampling_cost(self, sampler: str | None = None) -> dict[str, float]:
         return {"nfe_per_image": float(PIXELS)}
