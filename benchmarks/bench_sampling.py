@@ -7,8 +7,10 @@ autocast (this CPU has AVX-512 BF16), side by side in one run.
 For each sampler it times `--probe` network evaluations on a batch of
 `--batch` images (after one warm-up), multiplies by the sampler's network
 evaluations per image, and prints a markdown table: ms per evaluation,
-images/s, and the minutes N images take. Untrained weights: the cost of a
-forward pass does not depend on their values.
+images/s, and the minutes N images take. The autoregressive samplers are
+timed a row at a time, the way they sample (the gated model's row path runs
+in fp32 whatever the precision: its bf16 is slower). Untrained weights: the
+cost of a forward pass does not depend on their values.
 """
 
 from __future__ import annotations
@@ -36,10 +38,16 @@ def _forward(model, family: str):
             t = torch.zeros(len(x), dtype=torch.long)
             return model.ema(x, t)
         return evaluate
-    # Autoregressive: a pass over the receptive rows of one pixel (the crop
-    # the sampler makes), at a middle row.
+    # Autoregressive: one row of conditionals as the sampler computes it (a
+    # pass over the receptive rows per pixel; the gated model's vertical
+    # stack once and its horizontal stack per pixel), per pixel, mid-image.
     rows = model.net.receptive_rows + 1
-    return lambda x: model.logits(x[:, :, :rows])
+    return lambda x: list(model._row_logits(x[:, :, :rows]))
+
+
+def _evaluations(family: str) -> int:
+    """Network evaluations one call of `_forward` stands for."""
+    return 1 if family in ("ddpm", "ncsn") else 28
 
 
 def _ms_per_eval(evaluate, x: torch.Tensor, probe: int, bf16: bool) -> float:
@@ -71,8 +79,8 @@ def main() -> None:
         model = build(family, block[family]["model"]).eval()
         x = torch.rand(args.batch, 1, 28, 28)
         evaluate = _forward(model, family)
-        fp32 = _ms_per_eval(evaluate, x, args.probe, bf16=False)
-        bf16 = _ms_per_eval(evaluate, x, args.probe, bf16=True)
+        fp32, bf16 = (_ms_per_eval(evaluate, x, args.probe, bf16=bf16)
+                      / _evaluations(family) for bf16 in (False, True))
         for sampler in samplers:
             nfe = model.sampling_cost(sampler)["nfe_per_image"]
             rates = [args.batch / (nfe * ms / 1000) for ms in (fp32, bf16)]
