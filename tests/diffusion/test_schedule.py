@@ -112,10 +112,26 @@ def test_ddim_step_by_hand(tiny):
     assert ddim.item() == pytest.approx(ddpm.item(), rel=1e-5)
 
 
+def test_linear_schedule_scales_with_t():
+    """Ho et al.'s endpoints hold at T = 1000 and scale by 1000 / T, so Σ β_t
+    and how close x_T is to pure noise do not depend on T."""
+    betas = linear_betas(50)
+    assert betas[0].item() == pytest.approx(2e-3) and betas[-1].item() == \
+        pytest.approx(0.4)
+    assert betas.sum().item() == pytest.approx(linear_betas(1000).sum().item(),
+                                               rel=1e-3)
+    alpha_bar_t = torch.prod(1 - betas).item()
+    assert alpha_bar_t < 1e-4  # unscaled, 1e-4 -> 0.02 over 50 steps: 0.60
+    assert linear_betas(1000)[-1].item() == pytest.approx(0.02)
+    assert linear_betas(2)[-1].item() == pytest.approx(0.999)  # capped below 1
+
+
 def test_ddim_timesteps_and_geometric_sigmas():
     assert ddim_timesteps(1000, 50)[0] == 999 and ddim_timesteps(1000, 50)[-1] == 0
     assert len(ddim_timesteps(1000, 50)) == 50
     assert ddim_timesteps(10, 10) == list(range(9, -1, -1))
+    assert ddim_timesteps(1000, 1) == [999]  # one step starts from pure noise
+    assert ddim_timesteps(1000, 2) == [999, 0]
     with pytest.raises(ValueError):
         ddim_timesteps(10, 11)
     sigmas = geometric_sigmas(1.0, 0.01, 10)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -41,10 +42,14 @@ def test_missing_inception_weights_is_a_clear_error(tmp_path):
 class _FakeInception(torch.nn.Module):
     """The calling convention of StyleGAN2-ADA's TorchScript Inception."""
 
-    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, return_features: bool = False,
+                no_output_bias: bool = False) -> torch.Tensor:
         assert x.dtype == torch.uint8 and x.shape[1] == 3
         pooled = x.float().mean(dim=(2, 3))
-        return pooled.repeat(1, 4) if return_features else pooled.softmax(dim=1)
+        if return_features:
+            return pooled.repeat(1, 4)
+        bias = torch.zeros(3) if no_output_bias else torch.tensor([9.0, 0.0, 0.0])
+        return (pooled + bias).softmax(dim=1)
 
 
 def test_inception_torchscript_extractor(tmp_path):
@@ -52,6 +57,10 @@ def test_inception_torchscript_extractor(tmp_path):
     torch.jit.script(_FakeInception()).save(str(path))
     config = ExtractorConfig(kind="inception_torchscript", weights_path=str(path))
     extractor = build_extractor(config, {}, CONFIG, torch.device("cpu"))
-    out = extractor(torch.rand(5, 1, 28, 28))
+    images = torch.rand(5, 1, 28, 28)
+    out = extractor(images)
     assert out.features.shape == (5, 12) and out.probs.shape == (5, 3)
+    # Class probabilities without the output layer's bias, as StyleGAN2-ADA's
+    # Inception Score computes them (its pooled gray inputs: uniform softmax).
+    np.testing.assert_allclose(out.probs, np.full((5, 3), 1 / 3), rtol=1e-6)
     assert len(extractor.checksum) == 64

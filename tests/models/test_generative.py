@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from genpipe.config import ParameterError, family_names
 from genpipe.models import generative
-from genpipe.models.generative import build, load_family, validate_models
+from genpipe.models.generative import build, check_block, load_family, validate_models
 from genpipe.models.generative.cae import contractive_penalty
 from genpipe.models.generative.dae import corrupt
 from genpipe.models.generative.ksparse_ae import top_k_mask
@@ -170,6 +170,41 @@ def test_vae_importance_sampling_is_exact_when_the_decoder_ignores_z():
     with torch.no_grad():
         for k in (1, 7):
             torch.testing.assert_close(model.importance_log_likelihood(x, k), exact)
+
+
+def test_vae_likelihood_must_match_the_pixels():
+    """Bernoulli needs binarized pixels, the Gaussian density 8-bit ones."""
+    for likelihood, binarize in (("bernoulli", False), ("gaussian", True)):
+        with pytest.raises(ParameterError, match=r"parameters\.vae\.data\.binarize"):
+            check_block("vae", {"model": {"likelihood": likelihood},
+                                "data": {"binarize": binarize}})
+    check_block("vae", {"model": {"likelihood": "gaussian"},
+                        "data": {"binarize": False}})
+
+
+def test_gaussian_vae_nll_is_the_discrete_bound_of_dequantized_pixels():
+    """Decoder ignoring z with means b: −log P(k) ≤ −Σ_d log N(y_d; b_d, s²)
+    + D ln 256 for y = (k + u) / 256, in nats per image, never negative."""
+    torch.manual_seed(0)
+    std = 0.05
+    model = build("vae", {"hidden": [32], "latent_dim": 4, "likelihood": "gaussian",
+                          "gaussian_std": std, "nll_samples": 3})
+    for layer in (*model.decoder, model.to_stats):
+        if isinstance(layer, torch.nn.Linear):
+            torch.nn.init.zeros_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+    bias = model.decoder[-1].bias
+    with torch.no_grad():
+        bias.copy_(torch.rand(784))
+    k = torch.randint(0, 256, (4, 784))
+    metrics = model.test_metrics((k / 255).view(4, 1, 28, 28), 40)
+    y = (k + 0.5) / 256  # the middle of each pixel's dequantization interval
+    log_density = torch.distributions.Normal(bias.detach(), std).log_prob(y).sum(1)
+    expected = (-log_density + 784 * math.log(256)).mean().item()
+    assert metrics["test_nll_is"] == pytest.approx(expected, abs=30)  # u's spread
+    assert metrics["test_nll_is"] > 0
+    assert metrics["test_bits_per_dim"] == pytest.approx(
+        metrics["test_nll_is"] / (784 * math.log(2)))
 
 
 def test_vae_importance_estimate_bounds_the_elbo():

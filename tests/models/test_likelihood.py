@@ -190,6 +190,19 @@ def test_ppca_log_density_is_the_gaussian_with_c_equal_wwt_plus_sigma2():
         pytest.approx(expected, rel=1e-10)
 
 
+def test_ppca_variance_shares_by_hand():
+    """PCA's explained-variance ratio Σ_{i≤q} λ_i / Σ λ, and the share W
+    carries, ‖W‖²_F / Σ λ with ‖W‖²_F = Σ_{i≤q} (λ_i − σ²): not the same."""
+    model = build("ppca", {"latent_dim": 2})
+    model.eigenvalues = torch.tensor([5.0, 3.0] + [1.0] * 782, dtype=torch.float64)
+    model.sigma2 = torch.tensor(1.0, dtype=torch.float64)
+    model.w = torch.zeros(784, 2, dtype=torch.float64)
+    model.w[0, 0], model.w[1, 1] = 2.0, math.sqrt(2.0)  # λ_i − σ² = 4, 2
+    metrics = model.test_metrics(torch.rand(3, 1, 28, 28), 3)
+    assert metrics["explained_variance_ratio"] == pytest.approx(8 / 790)
+    assert metrics["latent_variance_fraction"] == pytest.approx(6 / 790)
+
+
 def _low_rank_data(n=400, d=6, q=2, seed=0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     w = torch.randn(d, q, generator=generator, dtype=torch.float64) * 2

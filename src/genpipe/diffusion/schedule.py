@@ -23,8 +23,13 @@ Variance = Literal["beta", "beta_tilde"]
 
 def linear_betas(timesteps: int, beta_start: float = 1e-4,
                  beta_end: float = 0.02) -> torch.Tensor:
-    """β_1 … β_T evenly spaced (Ho et al. 2020: 1e-4 → 0.02 over T = 1000)."""
-    return torch.linspace(beta_start, beta_end, timesteps, dtype=torch.float64)
+    """β_1 … β_T evenly spaced. `beta_start`, `beta_end` are the endpoints at
+    T = 1000 (Ho et al. 2020: 1e-4 → 0.02) and scale by 1000 / T, as in
+    Nichol & Dhariwal's code: the noise added over the chain, Σ β_t, stays the
+    same, so x_T is close to pure noise at any T (unscaled, ᾱ_T = 0.60 at T = 50)."""
+    scale = 1000 / timesteps
+    return torch.linspace(scale * beta_start, min(scale * beta_end, 0.999), timesteps,
+                          dtype=torch.float64)
 
 
 def cosine_betas(timesteps: int, s: float = 0.008,
@@ -143,8 +148,9 @@ class NoiseScheduler(nn.Module):
 
 
 def ddim_timesteps(timesteps: int, steps: int) -> list[int]:
-    """S time indices T−1 = τ_S > … > τ_1 ≥ 0, evenly spaced (decreasing)."""
+    """S time indices T−1 = τ_S > … > τ_1 ≥ 0, evenly spaced (decreasing);
+    one step is τ_1 = T−1 (from pure noise to x_0 in one jump)."""
     if not 1 <= steps <= timesteps:
         raise ValueError(f"DDIM steps must be in [1, {timesteps}], got {steps}")
-    grid = torch.linspace(0, timesteps - 1, steps, dtype=torch.float64).round().long()
+    grid = torch.linspace(timesteps - 1, 0, steps, dtype=torch.float64).round().long()
     return sorted(set(grid.tolist()), reverse=True)

@@ -72,12 +72,15 @@ class ClassifierExtractor(FeatureExtractor):
 class InceptionExtractor(FeatureExtractor):
     """TorchScript Inception-v3 (2048-d pool features, 1008-way softmax).
 
-    Called as in StyleGAN2-ADA's metrics: uint8 RGB NCHW in, resized inside.
+    Called as in StyleGAN2-ADA's metrics: uint8 RGB NCHW in, resized inside;
+    the class probabilities without the output layer's bias (`no_output_bias`,
+    as its Inception Score matches the original implementation).
     """
 
     def _forward(self, batch):
         rgb = (batch * 255).round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1)
-        return self.network(rgb, return_features=True), self.network(rgb)
+        return (self.network(rgb, return_features=True),
+                self.network(rgb, no_output_bias=True))
 
 
 def build_extractor(config: ExtractorConfig, evaluator_weights: dict[str, torch.Tensor],

@@ -39,8 +39,9 @@ NUM_CLASSES = 10
 class Config(UNetConfig):
     timesteps: int = Field(1000, ge=2)  # T
     schedule: Literal["linear", "cosine"] = "linear"
-    beta_start: float = Field(1e-4, gt=0, lt=1)  # β_1 (linear schedule)
-    beta_end: float = Field(0.02, gt=0, lt=1)  # β_T (linear schedule)
+    # The linear schedule's β_1, β_T at T = 1000, scaled by 1000 / T (schedule.py).
+    beta_start: float = Field(1e-4, gt=0, lt=1)
+    beta_end: float = Field(0.02, gt=0, lt=1)
     # σ²_t of the ancestral sampler: β_t (upper bound) or β̃_t (lower bound).
     variance: Literal["beta", "beta_tilde"] = "beta"
     ddim_steps: int = Field(50, ge=1)  # S

@@ -167,8 +167,13 @@ class PPCA(GenerativeModel):
         nll = (-log_p.mean() + PIXELS * math.log(LEVELS)).item()
         return {"test_nll": nll, "test_bits_per_dim": bits_per_dim(nll, PIXELS),
                 "sigma2": self.sigma2.item(),
-                "explained_variance": (self.w.pow(2).sum()
-                                       / self.eigenvalues.sum()).item()}
+                # PCA's explained-variance ratio of the q components, and the
+                # share of the total variance W carries (‖W‖²_F = Σ_{i≤q} λ_i − σ²).
+                "explained_variance_ratio": (
+                    self.eigenvalues[:self.w.shape[1]].sum()
+                    / self.eigenvalues.sum()).item(),
+                "latent_variance_fraction": (self.w.pow(2).sum()
+                                             / self.eigenvalues.sum()).item()}
 
     @torch.no_grad()
     def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:

@@ -8,7 +8,9 @@ Trained by maximising the ELBO with the reparameterization z = μ + σ ⊙ ε:
 
 The test log-likelihood is estimated by importance sampling with q as proposal
 (Burda et al., 2016): log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x).
-Everything is in nats per image.
+Everything is in nats per image. Binarized pixels are Bernoulli variables; for
+8-bit ones the Gaussian decoder is a density on dequantized pixels, and its NLL
+is turned into the discrete one's upper bound (`_dequantize`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from genpipe.config import ModelConfig
+from genpipe.config import GenerativeDataConfig, ModelConfig
+from genpipe.evaluation.metrics import bits_per_dim
 from genpipe.models.generative._base import GenerativeModel
+from genpipe.models.generative._dequantize import LEVELS, dequantize
 from genpipe.models.generative._nets import PIXELS, mlp
 
 LOG_2PI = math.log(2 * math.pi)
@@ -30,8 +34,9 @@ LOG_2PI = math.log(2 * math.pi)
 class Config(ModelConfig):
     hidden: tuple[int, ...] = (512, 256)
     latent_dim: int = Field(16, ge=1)
-    # bernoulli: pixels are (binarized) Bernoulli variables; gaussian: N(x; x̂, s²)
-    # with the fixed standard deviation `gaussian_std`.
+    # bernoulli: binarized pixels (data.binarize true) are Bernoulli variables;
+    # gaussian: dequantized 8-bit pixels (data.binarize false) have the density
+    # N(y; x̂, s²), fixed standard deviation `gaussian_std`.
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
     gaussian_std: float = Field(0.1, gt=0)
     nll_samples: int = Field(100, ge=1)  # K, importance samples per test image
@@ -59,6 +64,24 @@ class VAE(GenerativeModel):
         self.to_stats = torch.nn.Linear(widths[-1], 2 * config.latent_dim)
         self.decoder = mlp((config.latent_dim, *reversed(widths)))  # logits / means
 
+    @classmethod
+    def check_data(cls, config: Config, data: GenerativeDataConfig) -> dict[str, str]:
+        wanted = config.likelihood == "bernoulli"
+        if data.binarize != wanted:
+            return {"binarize": f"must be {str(wanted).lower()} for model.likelihood "
+                                f"{config.likelihood!r} (a Bernoulli likelihood models "
+                                "binarized pixels, the Gaussian density dequantized "
+                                "8-bit ones)"}
+        return {}
+
+    def observed(self, x: torch.Tensor) -> torch.Tensor:
+        """The pixels the likelihood models: binarized ones as they are, 8-bit
+        ones dequantized for the Gaussian density, y = (k + u) / 256 (torch RNG;
+        see `_dequantize`)."""
+        if self.config.likelihood == "bernoulli":
+            return x
+        return dequantize(x).to(x.dtype).view_as(x)
+
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(μ, log σ²) of q(z | x)."""
         mu, logvar = self.to_stats(self.encoder(x.flatten(1))).chunk(2, dim=1)
@@ -81,6 +104,7 @@ class VAE(GenerativeModel):
         return out.clamp(0, 1).view(-1, 1, 28, 28)
 
     def elbo_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.observed(x)
         mu, logvar = self.posterior(x)
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # reparameterization
         reconstruction = self.log_likelihood(x, z)
@@ -113,17 +137,22 @@ class VAE(GenerativeModel):
 
     @torch.no_grad()
     def test_metrics(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
-        """Test ELBO and its terms, and the importance-sampled NLL, in nats."""
+        """Test ELBO and its terms, and the importance-sampled NLL of the
+        discrete test images: nats per image and bits per dimension (for the
+        Gaussian, −log p(y) + D ln 256 of dequantized pixels, an upper bound)."""
         sums: dict[str, float] = {}
         for chunk in x.split(batch_size):
             for name, value in self.elbo_terms(chunk).items():
                 sums[name] = sums.get(name, 0.0) + value.sum().item()
         metrics = {f"test_{name}": total / len(x) for name, total in sums.items()}
-        subset = x[: self.config.nll_images]
+        subset = self.observed(x[: self.config.nll_images])
         step = max(1, batch_size // 10)  # K copies of each image are in memory
         nll = -torch.cat([self.importance_log_likelihood(chunk, self.config.nll_samples)
                           for chunk in subset.split(step)])
+        if self.config.likelihood == "gaussian":  # density -> probability of k
+            nll = nll + PIXELS * math.log(LEVELS)
         metrics["test_nll_is"] = nll.mean().item()
+        metrics["test_bits_per_dim"] = bits_per_dim(metrics["test_nll_is"], PIXELS)
         metrics["test_nll_is_samples"] = float(self.config.nll_samples)
         return metrics
 
