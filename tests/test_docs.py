@@ -22,7 +22,8 @@ from genpipe.config import family_names
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
-PAGES = sorted((ROOT / "docs").glob("*.md")) + [README, ROOT / "notebooks" / "README.md"]
+DOCS = ROOT / "docs"
+PAGES = [*sorted(DOCS.glob("*.md")), README, ROOT / "notebooks" / "README.md"]
 README_LIMIT = 12 * 1024  # bytes (issue 20: "README ≤ 12 KB")
 # Pipelines whose models are namespaces of one template: (module, constant).
 MODEL_CONSTANTS = {"gnn": "MODELS", "rl": "ALGORITHMS"}
@@ -96,7 +97,8 @@ def _required_names() -> set[str]:
     models: set[str] = set()
     for package, constant in MODEL_CONSTANTS.items():
         path = ROOT / "src" / "genpipe" / "pipelines" / package / "pipeline.py"
-        values = [ast.literal_eval(node.value) for node in ast.parse(path.read_text()).body
+        body = ast.parse(path.read_text()).body
+        values = [ast.literal_eval(node.value) for node in body
                   if isinstance(node, ast.Assign)
                   and any(getattr(t, "id", None) == constant for t in node.targets)]
         assert values, f"{path} has no {constant}: update MODEL_CONSTANTS"
@@ -116,7 +118,8 @@ def _parameter_blocks() -> dict[str, str]:
 def _dvc_stages() -> set[str]:
     """Every stage name of dvc.yaml, `name@item` for foreach stages."""
     stages = set()
-    for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    for name, stage in dvc["stages"].items():
         items = stage.get("foreach")
         if items is None:
             stages.add(name)
@@ -213,7 +216,7 @@ def test_every_table_starts_with_a_header_and_separator(page):
 def test_every_docs_page_is_linked_from_the_readme():
     linked = {(README.parent / target.split("#")[0]).resolve()
               for line in _prose_lines(README) for target in LINK.findall(line)}
-    unlinked = [p.name for p in (ROOT / "docs").glob("*.md") if p.resolve() not in linked]
+    unlinked = [p.name for p in DOCS.glob("*.md") if p.resolve() not in linked]
     assert not unlinked, f"link {unlinked} from the README's Documentation table"
 
 
