@@ -23,8 +23,8 @@ AUTOML_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions
   $(HOME)/.pyenv/versions/3.9.18/bin/python) python3.9)
 export GENPIPE_AUTOSKLEARN_PYTHON ?= $(CURDIR)/$(AUTOML_VENV)/bin/python
 
-.PHONY: help install automl-env run test test-fast repro pull mlflow-ui lint bench lock \
-  clean results-doc
+.PHONY: help install automl-env run test test-fast repro pull mlflow-ui viz lint bench \
+  lock clean results-doc
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -96,6 +96,12 @@ mlflow-ui: install ## Open the MLflow UI on http://127.0.0.1:5000
 	  "http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 	  --host 127.0.0.1 --port 5000
+
+# One family's DAG reads at a glance; the default pipeline (every node) does not.
+VIZ_PIPELINE ?= vae
+VIZ_PORT ?= 4141
+viz: install ## Kedro-Viz on http://127.0.0.1:4141, one pipeline (VIZ_PIPELINE=vae)
+	$(BIN)/kedro viz run --host 127.0.0.1 --port $(VIZ_PORT) --pipeline $(VIZ_PIPELINE)
 
 ENV ?= base
 REPORT := $(if $(filter base,$(ENV)),data,data/$(ENV))/08_reporting/report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import subprocess
 
 import mlflow
@@ -38,6 +40,39 @@ def provenance_tags(params: Parameters, env: str | None) -> dict[str, str]:
     return tags
 
 
+class WarningFilter(logging.Filter):
+    """Drops one known warning, named by its text and the module that issues
+    it, from the `py.warnings` logger (where Kedro's logging sends warnings).
+
+    A `warnings.filterwarnings("ignore", ...)` cannot do it for MLflow's
+    type-hint warning: MLflow issues it inside `catch_warnings()` with
+    `simplefilter("once", UserWarning)`, which comes before any filter of ours.
+    """
+
+    def __init__(self, text: str, module: str) -> None:
+        super().__init__()
+        self.text = text
+        # The record reads "<path>/mlflow/pyfunc/.../x.py:187: UserWarning: ...".
+        parts = map(re.escape, module.split("."))
+        self.path = re.compile(r"[\\/]".join(parts) + r"\.py:")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (self.text in message and self.path.search(message))
+
+
+MLFLOW_PREDICT_HINT = WarningFilter("Add type hints to the `predict` method",
+                                    "mlflow.pyfunc.utils.data_validation")
+
+
+def runner_name(runner: str) -> str:
+    """The runner's class name from Kedro's `run_params["runner"]`, which is
+    `str(runner)` for an instance: `<kedro.runner...SequentialRunner object at
+    0x...>` becomes `SequentialRunner` (a name is kept as it is)."""
+    match = re.fullmatch(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>", runner)
+    return match.group(1) if match else runner
+
+
 class GenpipeHooks:
     """Validates parameters before any node runs; tags each MLflow run with
     provenance.
@@ -60,5 +95,11 @@ class GenpipeHooks:
     def before_pipeline_run(self, run_params: dict) -> None:
         # Family `model:` blocks, the device and missing inputs are checked
         # earlier, before the MLflow run opens (`genpipe.preflight`).
-        if mlflow.active_run() is not None and self._params is not None:
+        if mlflow.active_run() is None:
+            return
+        # kedro-mlflow has just tagged the run with every run parameter; the
+        # runner's is an object repr with an address, different in every run.
+        if run_params.get("runner"):
+            mlflow.set_tag("runner", runner_name(str(run_params["runner"])))
+        if self._params is not None:
             mlflow.set_tags(provenance_tags(self._params, run_params.get("env")))

@@ -1,13 +1,20 @@
 """Project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
+import logging
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from genpipe.hooks import GenpipeHooks
+from genpipe.hooks import MLFLOW_PREDICT_HINT, GenpipeHooks
 from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
 from genpipe.tracking import FamilyRunOpener, FamilyRuns
+
+# kedro-mlflow's KedroPipelineModel makes MLflow warn, 13 lines on every `kedro`
+# command, that its `predict` has no type hints (genpipe logs no such model).
+# Kedro routes warnings to the `py.warnings` logger; settings are imported
+# before kedro-mlflow's commands and hooks, so the filter is there in time.
+logging.getLogger("py.warnings").addFilter(MLFLOW_PREDICT_HINT)
 
 
 def _project_root() -> str:
