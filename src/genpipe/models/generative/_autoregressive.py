@@ -228,7 +228,7 @@ class GatedPixelCNNNet(nn.Module):
         """`forward`'s output on one row (N x 1 x 1 x w, the first w pixels)
         given `row_context` of the rows above: the horizontal stack alone."""
         h = row
-        for layer, from_vertical in zip(self.layers, context):
+        for layer, from_vertical in zip(self.layers, context, strict=True):
             h = layer.horizontal_step(h, from_vertical[..., :row.shape[-1]])
         return F.relu(h)
 
