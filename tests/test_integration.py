@@ -210,7 +210,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert tags["genpipe.env"] == "ci"
     assert "__default__" in tags["kedro_command"]
     sha_tags = [key for key in tags if key.startswith("dataset.")]
-    assert len(sha_tags) == 12  # 4 MNIST + 8 Cora files
+    assert len(sha_tags) == 13  # 4 MNIST + 8 Cora files + the digits table
     assert (project / "mlruns").is_dir()  # artifacts beside the project's store
 
 

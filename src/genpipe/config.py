@@ -123,12 +123,21 @@ class BreastCancerConfig(Strict):
     random_state: int = 42
 
 
+class DigitsConfig(Strict):
+    """scikit-learn's 8 x 8 digits, resized to 28 x 28 (`genpipe.data.digits`)."""
+
+    # sha256 of the table (images then labels, as uint8 bytes), scikit-learn 1.9
+    sha256: Sha256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
+    test_size: float = Field(0.3, gt=0, lt=1)  # stratified, drawn with `seed`
+
+
 class DataIngestionConfig(Strict):
     mirrors: list[str] = []
     download_timeout_s: float = Field(30, gt=0)
     mnist: MnistConfig
     cora: SourceConfig
     breast_cancer: BreastCancerConfig
+    digits: DigitsConfig = DigitsConfig()
 
 
 class EvaluatorConfig(Strict):
