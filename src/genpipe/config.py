@@ -334,6 +334,31 @@ class FamilyBlock(Strict):
     snapshot_samples: int = Field(100, ge=0, le=1000)
 
 
+class DannModelConfig(Strict):
+    """`dann.model`: Ganin & Lempitsky's MNIST networks and schedules."""
+
+    channels: tuple[int, int] = (32, 48)  # the feature extractor's two 5x5 convs
+    hidden: int = Field(100, ge=1)  # label and domain classifiers' hidden width
+    lr: float = Field(1e-3, gt=0, le=1)  # μ0
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    gamma: float = Field(10.0, gt=0)  # λ_p = 2 / (1 + exp(−γ p)) − 1
+    lr_alpha: float = Field(10.0, ge=0)  # μ_p = μ0 / (1 + α p)^β
+    lr_beta: float = Field(0.75, ge=0)
+    domain_weight: float = Field(1.0, ge=0)  # weight of the domain loss
+
+
+class DannConfig(Strict):
+    """`dann`: source MNIST (labelled) -> target digits (labels unseen), with
+    the source-only and target-trained bounds on the same networks."""
+
+    model: DannModelConfig = DannModelConfig()
+    batch_size: int = Field(64, ge=1)  # per domain: each step sees 2 x this
+    eval_batch_size: int = Field(500, ge=1)
+    trainer: TrainerConfig
+    tsne_points: int = Field(300, ge=10)  # test images per domain in the t-SNE
+    tsne_perplexity: float = Field(30, gt=0)
+
+
 def family_names() -> tuple[str, ...]:
     """Every generative family: the public modules of `genpipe.models.generative`.
 
@@ -363,6 +388,7 @@ class _Parameters(Strict):
     rl: RlConfig
     bayes: BayesConfig
     theory: TheoryConfig
+    dann: DannConfig
 
 
 Parameters = create_model(
