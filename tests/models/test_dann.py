@@ -11,7 +11,6 @@ from genpipe.models.dann import (
     MODES,
     grl_lambda,
     lr_factor,
-    paired,
     reverse_gradient,
 )
 
@@ -71,17 +70,6 @@ def test_target_labels_only_reach_the_target_only_mode():
         torch.manual_seed(1)
         second = model.loss((x_s, y_s, x_t, (y_t + 1) % 10), 0.3)["loss"]
         assert torch.equal(first, second), mode
-
-
-def test_paired_repeats_the_target_in_seeded_orders():
-    source = (torch.arange(10.0), torch.arange(10))
-    target = (torch.arange(4.0) + 100, torch.arange(4))
-    rows = paired(source, target, seed=0)
-    assert [len(r) for r in rows] == [10, 10, 10, 10]
-    assert sorted(rows[2][:4].tolist()) == [100, 101, 102, 103]  # a permutation
-    assert torch.equal(rows[3], (rows[2] - 100).long())  # labels follow images
-    assert all(torch.equal(a, b) for a, b in zip(rows, paired(source, target, 0),
-                                                 strict=True))
 
 
 def test_unknown_mode_is_refused():

@@ -143,21 +143,6 @@ class DANN(L.LightningModule):
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-def paired(source: tuple[torch.Tensor, torch.Tensor],
-           target: tuple[torch.Tensor, torch.Tensor], seed: int
-           ) -> tuple[torch.Tensor, ...]:
-    """`(x_s, y_s, x_t, y_t)` rows: every source image beside a target image.
-
-    The (smaller) target set is repeated in seeded random orders up to the
-    source's length, so each shuffled batch holds both domains.
-    """
-    n, m = len(source[0]), len(target[0])
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.cat([torch.randperm(m, generator=generator)
-                       for _ in range(math.ceil(n / m))])[:n]
-    return (*source, target[0][order], target[1][order])
-
-
 @torch.no_grad()
 def features_of(model: DANN, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.cat([model.features(chunk) for chunk in x.split(batch_size)])

@@ -13,10 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE
 
 from genpipe.config import DannConfig, validate
-from genpipe.models.dann import DANN, MODES, Mode, features_of, paired
+from genpipe.models.dann import DANN, MODES, Mode, features_of
 from genpipe.models.mnist_classifier import to_tensors
 from genpipe.training import fit, seed_everything, torch_device
-from genpipe.training.data import TensorDataModule
+from genpipe.training.data import TensorDataModule, paired_domains
 from genpipe.training.engine import fingerprint
 
 DOMAINS = ("source (MNIST)", "target (digits)")
@@ -51,7 +51,7 @@ def train_dann(source: dict, target: dict, params: dict, seed: int, device: str,
     seed_everything(seed, config.trainer.deterministic)
     model = DANN(config.model, mode)
     source_xy, target_xy = to_tensors(source), to_tensors(target)
-    rows = paired(source_xy, target_xy, seed)
+    rows = paired_domains(source_xy, target_xy, seed)
     data = TensorDataModule(rows, tuple(t[:1] for t in rows),
                             batch_size=config.batch_size, seed=seed)
     fit(model, data, config.trainer, device=device, family=f"dann.{mode}",
