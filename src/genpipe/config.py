@@ -359,6 +359,31 @@ class DannConfig(Strict):
     tsne_perplexity: float = Field(30, gt=0)
 
 
+class CycleGANModelConfig(Strict):
+    """`cyclegan.model`: Zhu et al.'s losses and optimiser, MNIST-scale nets."""
+
+    channels: int = Field(16, ge=1)  # C: generator widths C, 2C; D widths C, 2C
+    residual_blocks: int = Field(2, ge=0)  # at 14 x 14
+    lr: float = Field(2e-4, gt=0, le=1)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    cycle_weight: float = Field(10.0, ge=0)  # λ
+    identity_weight: float = Field(5.0, ge=0)  # λ_id (the paper: 0.5 λ)
+
+
+class CycleGANConfig(Strict):
+    """`cyclegan`: MNIST <-> digits with the cycle loss (`cyclegan.cycle`) and
+    without it (`cyclegan.no_cycle`: λ = 0, all else equal)."""
+
+    model: CycleGANModelConfig = CycleGANModelConfig()
+    batch_size: int = Field(32, ge=1)  # per domain
+    trainer: TrainerConfig
+    # The classifier of digits that judges G(MNIST) (the evaluator judges F(digits)).
+    digits_classifier: MnistClassifierConfig = MnistClassifierConfig()
+    digits_classifier_trainer: TrainerConfig
+    eval_images: int = Field(500, ge=2)  # test images per domain translated
+    grid_columns: int = Field(10, ge=1, le=32)
+
+
 def family_names() -> tuple[str, ...]:
     """Every generative family: the public modules of `genpipe.models.generative`.
 
@@ -389,6 +414,7 @@ class _Parameters(Strict):
     bayes: BayesConfig
     theory: TheoryConfig
     dann: DannConfig
+    cyclegan: CycleGANConfig
 
 
 Parameters = create_model(
