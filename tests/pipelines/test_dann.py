@@ -48,6 +48,7 @@ def test_dann_pipeline_end_to_end(tmp_path):
     for column in ("target_acc", "source_acc", "domain_probe_acc"):
         assert table[column].between(0, 1).all()
     assert table["domain_acc"].notna().tolist() == [False, True, False]
+    assert table[[f"target_acc_class_{c}" for c in range(10)]].notna().all().all()
     for mode in ("source_only", "adapted", "target_only"):
         assert out[f"dann.{mode}.train_metrics"]["train_images"] == 96
     assert set(out["dann.summary_metrics"]) == {"target_acc_gain", "gap_closed"}

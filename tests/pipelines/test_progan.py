@@ -40,7 +40,8 @@ def test_progan_is_a_scored_adversarial_family():
 def test_progan_pipeline_end_to_end_grows_to_28(tmp_path):
     outputs = SequentialRunner().run(family_pipelines()["progan"], _catalog(tmp_path))
     out = {name: dataset.load() for name, dataset in outputs.items()}
-    assert {"fid", "kid", "kid_std", "precision", "recall"} <= set(out["progan.metrics"])
+    scores = out["progan.metrics"]
+    assert {"fid", "kid", "kid_std", "precision", "recall"} <= set(scores)
     assert out["progan.metrics"]["num_samples"] == 60
     # one snapshot per phase: 7, 14, 28
     assert len(out["progan.training_metrics"]["snapshot_class_entropy"]) == 3

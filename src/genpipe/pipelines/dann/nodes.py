@@ -82,7 +82,8 @@ def evaluate_dann(weights: dict[str, torch.Tensor], source_test: dict,
     """Test accuracies on both domains and how separable their features are.
 
     Returns:
-        `target_acc` and `source_acc` (test splits), `domain_probe_acc` (a
+        `target_acc` and `source_acc` (test splits), `target_acc_class_<k>`
+        (per digit of the target), `domain_probe_acc` (a
         fresh logistic-regression probe on the features of equal numbers of
         test images per domain, held-out half) and, for `adapted`, `domain_acc`
         (its own domain classifier on the same images; both → 0.5 as the
@@ -97,7 +98,11 @@ def evaluate_dann(weights: dict[str, torch.Tensor], source_test: dict,
         with torch.no_grad():
             logits = torch.cat([model(c.to(model.device))
                                 for c in x.split(config.eval_batch_size)])
-        metrics[f"{name}_acc"] = float((logits.argmax(1).cpu() == y).float().mean())
+        correct = logits.argmax(1).cpu() == y
+        metrics[f"{name}_acc"] = float(correct.float().mean())
+        if name == "target":  # which digits the shift breaks (docs/gans_beyond.md)
+            metrics |= {f"target_acc_class_{c}": float(correct[y == c].float().mean())
+                        for c in range(10) if (y == c).any()}
     images, domain = _balanced_domains(to_tensors(source_test)[0],
                                        to_tensors(target_test)[0], 10**9)
     features = features_of(model, images.to(model.device), config.eval_batch_size)
