@@ -17,9 +17,9 @@ from genpipe.config import (
     validate,
 )
 from genpipe.evaluation import metrics as sample_metrics
+from genpipe.evaluation.extractor import build_extractor
 from genpipe.models.cyclegan import CycleGAN, translate_all
 from genpipe.models.mnist_classifier import MnistClassifier, predict, to_tensors
-from genpipe.pipelines.evaluation.nodes import evaluator_extractor
 from genpipe.training import fit, seed_everything, torch_device
 from genpipe.training.data import TensorDataModule, paired_domains
 from genpipe.training.engine import fingerprint
@@ -102,6 +102,14 @@ def _accuracy(weights: dict[str, torch.Tensor], config, images: torch.Tensor,
     return float((logits.argmax(1) == labels).float().mean())
 
 
+def _extractor(evaluator_model: dict[str, torch.Tensor], evaluator: dict,
+               evaluation: EvaluationConfig, device: str):
+    """The protocol's feature extractor (the evaluator's features by default)."""
+    return build_extractor(evaluation.extractor, evaluator_model,
+                           EvaluatorConfig.model_validate(evaluator).model,
+                           torch_device(device))
+
+
 def _distances(extractor, fake: torch.Tensor, real: torch.Tensor,
                evaluation: EvaluationConfig, seed: int) -> dict[str, float]:
     """FID and KID (± spread) of `fake` against `real` in the evaluator's
@@ -179,7 +187,7 @@ def evaluate_cyclegan(weights: dict[str, torch.Tensor], mnist_test: dict,
         "cycle_error_mnist": float((back_mnist - xm).abs().mean()),
         "cycle_error_digits": float((back_digits - xd).abs().mean()),
     }
-    extractor = evaluator_extractor(evaluator_model, evaluator, scoring_config, device)
+    extractor = _extractor(evaluator_model, evaluator, scoring_config, device)
     for name, fake, real in (("to_digits", to_digits, xd), ("to_mnist", to_mnist, xm)):
         metrics |= {f"{key}_{name}": value for key, value in _distances(
             extractor, fake, real, scoring_config, seed).items()}
@@ -213,7 +221,7 @@ def compare_cyclegan(cycle: dict[str, float], no_cycle: dict[str, float],
     scoring_config = EvaluationConfig.model_validate(evaluation)
     seed_everything(seed)
     xm, ym, xd, yd = _test_sets(mnist_test, digits_test, config.eval_images)
-    extractor = evaluator_extractor(evaluator_model, evaluator, scoring_config, device)
+    extractor = _extractor(evaluator_model, evaluator, scoring_config, device)
     gap = _distances(extractor, xm, xd, scoring_config, seed)
     baseline = {
         "evaluator_acc_on_digits": _accuracy(
