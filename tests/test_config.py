@@ -95,3 +95,20 @@ def test_hook_checks_the_model_blocks_of_the_families_a_run_includes(base):
     with pytest.raises(ParameterError, match=r"parameters\.vae\.model\.latent_dim"):
         hooks.before_pipeline_run({}, family_pipelines()["vae"], catalog)
     hooks.before_pipeline_run({}, Pipeline([]), catalog)
+
+
+@pytest.mark.parametrize("path, value", [
+    (("dann", "model", "gamma"), -1),
+    (("dann", "model", "lr_alpha"), "fast"),
+    (("cyclegan", "model", "cycle_weight"), -10),
+    (("cyclegan", "eval_images"), 1),
+    (("data_ingestion", "digits", "test_size"), 1.0),
+    (("data_ingestion", "digits", "sha256"), "abc"),
+])
+def test_the_issue_23_blocks_name_a_bad_key(base, path, value):
+    block = base
+    for key in path[:-1]:
+        block = block[key]
+    block[path[-1]] = value
+    with pytest.raises(ParameterError, match=r"parameters\." + r"\.".join(path)):
+        validate_parameters(base)

@@ -121,6 +121,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert metrics["data/mnist_train_size"] == 2000
     assert metrics["data/cora_nodes"] == 2708
     assert metrics["data/breast_cancer_test_size"] == 171
+    assert metrics["data/digits_train_size"] == 1257
     assert all(child.info.status == "FINISHED" for child in children.values())
     assert M["evaluator"]["test_acc"] >= CI_MIN_ACCURACY
     curve = history("evaluator", "val_acc")
@@ -210,7 +211,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert tags["genpipe.env"] == "ci"
     assert "__default__" in tags["kedro_command"]
     sha_tags = [key for key in tags if key.startswith("dataset.")]
-    assert len(sha_tags) == 12  # 4 MNIST + 8 Cora files
+    assert len(sha_tags) == 13  # 4 MNIST + 8 Cora files + the digits table
     assert (project / "mlruns").is_dir()  # artifacts beside the project's store
 
 
@@ -239,7 +240,7 @@ def test_every_namespace_is_a_tagged_child_run_with_shared_keys(first_run,
     scored = {name: child.data.metrics for name, child in children.items()
               if child.data.tags["group"] in GENERATIVE_GROUPS | {"reference"}
               and "fid" in child.data.metrics}
-    assert len(scored) == 18  # 16 family samplers + 2 floors
+    assert len(scored) == 19  # 17 family samplers + 2 floors
     for name, metrics in scored.items():
         assert set(SHARED_SCORES) <= set(metrics), name
         assert metrics["num_samples"] == CI_PROTOCOL_N, name
@@ -251,7 +252,7 @@ def test_every_namespace_is_a_tagged_child_run_with_shared_keys(first_run,
         filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
                       "and tags.group = 'adversarial'")
     assert {r.info.run_name for r in adversarial} == {"gan", "cgan", "wgan",
-                                                      "wgan_gp"}
+                                                      "wgan_gp", "progan"}
 
 
 def test_each_logged_model_carries_its_own_metrics(first_run, children):
@@ -270,7 +271,7 @@ def test_the_report_lines_up_every_family_under_one_protocol(first_run, M):
     assert set(table["num_samples"]) == {CI_PROTOCOL_N}
     assert table["namespace"].tolist()[:2] == ["reference", "reference_binarized"] \
         or table["namespace"].tolist()[:2] == ["reference_binarized", "reference"]
-    assert len(table) == 18
+    assert len(table) == 19
     row = table.set_index("namespace").loc["ddpm.ddim"]
     assert row["fid"] == pytest.approx(M["ddpm.ddim"]["fid"], rel=1e-5)
     assert row["nfe_per_image"] == 10 and row["train_seconds"] > 0
@@ -427,3 +428,31 @@ def test_ci_run_records_the_rl_pipeline(first_run, children, M, history, artifac
     assert M["ppo"]["timesteps"] == 1024
     assert {a.path for a in client.list_artifacts(run.info.run_id, "rl")} >= {
         "rl/rl_comparison.csv", "rl/rl_comparison.png"}
+
+
+def test_ci_run_records_progan_dann_and_cyclegan(first_run, children, M, history,
+                                                 artifacts):
+    # ProGAN: scored beside wgan_gp under the protocol, resolution per step
+    assert M["progan"]["num_samples"] == CI_PROTOCOL_N
+    assert M["progan"]["fid"] > M["reference"]["fid"]
+    resolutions = [m.value for m in history("progan", "train_resolution_step")]
+    assert resolutions[0] == 7 and resolutions[-1] == 28
+    assert "progan/progan_phases.png" in artifacts("progan", "progan")
+    # DANN: one run per mode (group adaptation), the comparison in `dann`
+    for mode in ("source_only", "adapted", "target_only"):
+        run = children[f"dann.{mode}"]
+        assert run.data.tags["group"] == "adaptation"
+        assert 0 <= M[f"dann.{mode}"]["target_acc"] <= 1
+    assert 0 <= M["dann.adapted"]["domain_acc"] <= 1
+    assert {"target_acc_gain", "gap_closed"} <= set(M["dann"])
+    assert {"dann/dann_tsne.png", "dann/comparison.csv"} <= artifacts("dann", "dann")
+    # CycleGAN: λ = 10 and λ = 0, judged by the evaluator and a digits classifier
+    for variant in ("cycle", "no_cycle"):
+        metrics = M[f"cyclegan.{variant}"]
+        assert children[f"cyclegan.{variant}"].data.tags["group"] == "translation"
+        assert 0 <= metrics["label_preservation_to_digits"] <= 1
+        assert metrics["cycle_error_mnist"] >= 0 and metrics["fid_to_digits"] > 0
+        assert f"cyclegan.{variant}/{variant}_translations.png" in artifacts(
+            f"cyclegan.{variant}", f"cyclegan.{variant}")
+    assert M["cyclegan.digits_classifier"]["test_acc"] > 0.5
+    assert M["cyclegan"]["fid_mnist_vs_digits"] > 0

@@ -123,12 +123,21 @@ class BreastCancerConfig(Strict):
     random_state: int = 42
 
 
+class DigitsConfig(Strict):
+    """scikit-learn's 8 x 8 digits, resized to 28 x 28 (`genpipe.data.digits`)."""
+
+    # sha256 of the table (images then labels, as uint8 bytes), scikit-learn 1.9
+    sha256: Sha256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
+    test_size: float = Field(0.3, gt=0, lt=1)  # stratified, drawn with `seed`
+
+
 class DataIngestionConfig(Strict):
     mirrors: list[str] = []
     download_timeout_s: float = Field(30, gt=0)
     mnist: MnistConfig
     cora: SourceConfig
     breast_cancer: BreastCancerConfig
+    digits: DigitsConfig = DigitsConfig()
 
 
 class EvaluatorConfig(Strict):
@@ -325,6 +334,56 @@ class FamilyBlock(Strict):
     snapshot_samples: int = Field(100, ge=0, le=1000)
 
 
+class DannModelConfig(Strict):
+    """`dann.model`: Ganin & Lempitsky's MNIST networks and schedules."""
+
+    channels: tuple[int, int] = (32, 48)  # the feature extractor's two 5x5 convs
+    hidden: int = Field(100, ge=1)  # label and domain classifiers' hidden width
+    lr: float = Field(1e-3, gt=0, le=1)  # μ0
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    gamma: float = Field(10.0, gt=0)  # λ_p = 2 / (1 + exp(−γ p)) − 1
+    lr_alpha: float = Field(10.0, ge=0)  # μ_p = μ0 / (1 + α p)^β
+    lr_beta: float = Field(0.75, ge=0)
+    domain_weight: float = Field(1.0, ge=0)  # weight of the domain loss
+
+
+class DannConfig(Strict):
+    """`dann`: source MNIST (labelled) -> target digits (labels unseen), with
+    the source-only and target-trained bounds on the same networks."""
+
+    model: DannModelConfig = DannModelConfig()
+    batch_size: int = Field(64, ge=1)  # per domain: each step sees 2 x this
+    eval_batch_size: int = Field(500, ge=1)
+    trainer: TrainerConfig
+    tsne_points: int = Field(300, ge=10)  # test images per domain in the t-SNE
+    tsne_perplexity: float = Field(30, gt=0)
+
+
+class CycleGANModelConfig(Strict):
+    """`cyclegan.model`: Zhu et al.'s losses and optimiser, MNIST-scale nets."""
+
+    channels: int = Field(16, ge=1)  # C: generator widths C, 2C; D widths C, 2C
+    residual_blocks: int = Field(2, ge=0)  # at 14 x 14
+    lr: float = Field(2e-4, gt=0, le=1)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    cycle_weight: float = Field(10.0, ge=0)  # λ
+    identity_weight: float = Field(5.0, ge=0)  # λ_id (the paper: 0.5 λ)
+
+
+class CycleGANConfig(Strict):
+    """`cyclegan`: MNIST <-> digits with the cycle loss (`cyclegan.cycle`) and
+    without it (`cyclegan.no_cycle`: λ = 0, all else equal)."""
+
+    model: CycleGANModelConfig = CycleGANModelConfig()
+    batch_size: int = Field(32, ge=1)  # per domain
+    trainer: TrainerConfig
+    # The classifier of digits that judges G(MNIST) (the evaluator judges F(digits)).
+    digits_classifier: MnistClassifierConfig = MnistClassifierConfig()
+    digits_classifier_trainer: TrainerConfig
+    eval_images: int = Field(500, ge=2)  # test images per domain translated
+    grid_columns: int = Field(10, ge=1, le=32)
+
+
 def family_names() -> tuple[str, ...]:
     """Every generative family: the public modules of `genpipe.models.generative`.
 
@@ -354,6 +413,8 @@ class _Parameters(Strict):
     rl: RlConfig
     bayes: BayesConfig
     theory: TheoryConfig
+    dann: DannConfig
+    cyclegan: CycleGANConfig
 
 
 Parameters = create_model(

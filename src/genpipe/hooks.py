@@ -37,6 +37,7 @@ def provenance_tags(params: Parameters, env: str | None) -> dict[str, str]:
     for dataset, source in (("mnist", ingestion.mnist), ("cora", ingestion.cora)):
         for name, digest in source.sha256.items():
             tags[f"dataset.{dataset}.{name}.sha256"] = digest
+    tags["dataset.digits.table.sha256"] = ingestion.digits.sha256
     return tags
 
 

@@ -15,7 +15,7 @@ from genpipe.models.generative.vae import gaussian_kl, log_normal
 from genpipe.models.generative.vqvae import ema_update, nearest_codes, perplexity
 
 FAMILIES = ("ae", "cae", "dae", "ksparse_ae", "sparse_ae", "vae", "vqvae")
-GANS = ("cgan", "gan", "wgan", "wgan_gp")  # tested in test_gans.py
+GANS = ("cgan", "gan", "progan", "wgan", "wgan_gp")  # test_gans.py, test_progan.py
 # Explicit-density families (tests/models/test_likelihood.py): no reconstruction.
 LIKELIHOOD = ("gated_pixelcnn", "gmm", "pixelcnn", "ppca")
 

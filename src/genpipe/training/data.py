@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import TYPE_CHECKING
 
 import lightning as L
@@ -53,6 +54,21 @@ class TensorDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", self.eval_batch_size, shuffle=False)
+
+
+def paired_domains(source: tuple[torch.Tensor, torch.Tensor],
+           target: tuple[torch.Tensor, torch.Tensor], seed: int
+           ) -> tuple[torch.Tensor, ...]:
+    """`(x_s, y_s, x_t, y_t)` rows: every source image beside a target image.
+
+    The (smaller) target set is repeated in seeded random orders up to the
+    source's length, so each shuffled batch holds both domains.
+    """
+    n, m = len(source[0]), len(target[0])
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.cat([torch.randperm(m, generator=generator)
+                       for _ in range(math.ceil(n / m))])[:n]
+    return (*source, target[0][order], target[1][order])
 
 
 def _only_graph(items: list[Data]) -> Data:

@@ -1,4 +1,5 @@
-"""Ingest MNIST, Cora and Breast Cancer into verified, split Kedro datasets."""
+"""Ingest MNIST, Cora, Breast Cancer and scikit-learn's digits into verified,
+split Kedro datasets."""
 
 from genpipe.pipelines.data_ingestion.pipeline import create_pipeline
 

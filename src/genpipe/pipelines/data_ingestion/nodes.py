@@ -10,7 +10,7 @@ import pandas as pd
 from torch_geometric.data import Data
 
 from genpipe.config import DataIngestionConfig, SourceConfig
-from genpipe.data import breast_cancer, cora, mnist
+from genpipe.data import breast_cancer, cora, digits, mnist
 from genpipe.data.fetch import fetch_file, mirror_dirs
 
 logger = logging.getLogger(__name__)
@@ -89,3 +89,23 @@ def ingest_breast_cancer(params: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict
         breast_cancer.load_frame(), config.test_size, config.random_state)
     return train, test, {"data/breast_cancer_train_size": float(len(train)),
                          "data/breast_cancer_test_size": float(len(test))}
+
+
+def ingest_digits(params: dict, seed: int) -> tuple[Split, Split, dict]:
+    """scikit-learn's digits, checked, resized to 28 x 28 and split (the second
+    domain of `dann` and `cyclegan`; see `genpipe.data.digits`).
+
+    Args:
+        params: The `data_ingestion` block (`digits.sha256`, `digits.test_size`).
+        seed: Draws the stratified train/test split.
+
+    Returns:
+        train and test splits (`images` N x 28 x 28 uint8, `labels` uint8), as
+        MNIST's, and their sizes as metrics.
+    """
+    config = DataIngestionConfig.model_validate(params).digits
+    images, labels = digits.check_table(*digits.load_table(), config.sha256)
+    train, test = digits.split(digits.to_28x28(images), labels, config.test_size,
+                               seed)
+    return train, test, {"data/digits_train_size": float(len(train["labels"])),
+                         "data/digits_test_size": float(len(test["labels"]))}

@@ -5,6 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from genpipe.pipelines.data_ingestion.nodes import (
     ingest_breast_cancer,
     ingest_cora,
+    ingest_digits,
     ingest_mnist,
 )
 
@@ -19,4 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         Node(ingest_breast_cancer, "params:data_ingestion",
              ["breast_cancer_train", "breast_cancer_test", "breast_cancer_metrics"],
              name="ingest_breast_cancer_node"),
+        Node(ingest_digits, ["params:data_ingestion", "params:seed"],
+             ["digits_train", "digits_test", "digits_metrics"],
+             name="ingest_digits_node"),
     ])
