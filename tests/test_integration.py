@@ -201,7 +201,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert {"ppca/ppca_spectrum.png", "ppca/ppca.pt"} <= artifacts("ppca", "ppca")
     # Two-stage families, on the ae and vqvae this run trained (issue 22).
     prior = M["vqvae_prior"]
-    assert 0 < prior["test_nll_codes"] and 0 < prior["test_nll_codes_independent"]
+    assert prior["test_nll_codes"] > 0 and prior["test_nll_codes_independent"] > 0
     assert prior["test_prior_bits_per_dim"] == pytest.approx(
         prior["test_nll_codes"] / (784 * math.log(2)))
     assert prior["first_stage_test_mse"] == pytest.approx(M["vqvae"]["test_mse"],

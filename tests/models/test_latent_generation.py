@@ -61,7 +61,7 @@ def test_code_grids_nll_and_sampling_shapes():
     images = torch.rand(6, 1, 28, 28)
     codes, val = model.training_inputs(images, images[:2], batch_size=4)
     assert codes.shape == (6, GRID, GRID) and val.shape == (2, GRID, GRID)
-    assert codes.dtype == torch.long and 0 <= codes.min() and codes.max() < 16
+    assert codes.dtype == torch.long and codes.min() >= 0 and codes.max() < 16
     logits = model.logits(codes)
     assert logits.shape == (6, 16, GRID, GRID)
     by_hand = -logits.log_softmax(1).gather(1, codes[:, None])[:, 0].sum((1, 2))
@@ -73,7 +73,7 @@ def test_code_grids_nll_and_sampling_shapes():
     assert sampled.shape == (3, GRID, GRID) and sampled.max() < 16
     images = model.sample(3)
     assert images.shape == (3, 1, 28, 28)
-    assert 0 <= images.min() and images.max() <= 1
+    assert images.min() >= 0 and images.max() <= 1
     assert model.first.decode_codes(sampled.flatten(1)).shape == (3, 1, 28, 28)
 
 
@@ -161,7 +161,7 @@ def test_samplers_shapes_and_costs():
     for sampler in model.samplers:
         images = model.sample(10, sampler)
         assert images.shape == (10, 1, 28, 28), sampler
-        assert 0 <= images.min() and images.max() <= 1
+        assert images.min() >= 0 and images.max() <= 1
     assert torch.equal(model.requested_labels(12), torch.arange(12) % 10)
     assert model.sampling_cost("ddpm")["nfe_per_image"] == 40  # T = 20, guided
     assert model.sampling_cost("ddim_w0")["nfe_per_image"] == 5  # unguided
