@@ -200,6 +200,24 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
         assert M[scored]["fid"] > M["reference"]["fid"], scored
     assert M["pixelcnn"]["nfe_per_image"] == 784
     assert {"ppca/ppca_spectrum.png", "ppca/ppca.pt"} <= artifacts("ppca", "ppca")
+    # Two-stage families, on the ae and vqvae this run trained (issue 22).
+    prior = M["vqvae_prior"]
+    assert prior["test_nll_codes"] > 0 and prior["test_nll_codes_independent"] > 0
+    assert prior["test_prior_bits_per_dim"] == pytest.approx(
+        prior["test_nll_codes"] / (784 * math.log(2)))
+    assert prior["first_stage_test_mse"] == pytest.approx(M["vqvae"]["test_mse"],
+                                                          rel=1e-4)
+    assert prior["nfe_per_image"] == 49 and prior["fid"] > M["reference"]["fid"]
+    assert M["latent_diffusion"]["first_stage_test_mse"] == pytest.approx(
+        M["ae"]["test_mse"], rel=1e-4)
+    for sampler, nfe in (("ddpm", 100), ("ddim", 20), ("ddim_w0", 10),
+                         ("ddim_w1", 20), ("ddim_w3", 20), ("ddim_w5", 20)):
+        namespace = f"latent_diffusion.{sampler}"
+        assert M[namespace]["nfe_per_image"] == nfe, namespace
+        assert 0 <= M[namespace]["label_accuracy"] <= 1, namespace
+    assert {f"latent_diffusion/latent_diffusion_{name}.png" for name in
+            ("sweep", "guidance_grid", "curves")} <= artifacts(
+                "latent_diffusion", "latent_diffusion")
     logged = {m.name for m in client.search_logged_models([run.info.experiment_id])}
     assert {"ae_model", "vae_model", "vqvae_model"} <= logged  # pytorch flavour
     scores_file = project / CI_DATA / "08_reporting/reference_scores.json"
@@ -240,7 +258,7 @@ def test_every_namespace_is_a_tagged_child_run_with_shared_keys(first_run,
     scored = {name: child.data.metrics for name, child in children.items()
               if child.data.tags["group"] in GENERATIVE_GROUPS | {"reference"}
               and "fid" in child.data.metrics}
-    assert len(scored) == 19  # 17 family samplers + 2 floors
+    assert len(scored) == 26  # 24 family samplers + 2 floors
     for name, metrics in scored.items():
         assert set(SHARED_SCORES) <= set(metrics), name
         assert metrics["num_samples"] == CI_PROTOCOL_N, name
@@ -271,7 +289,7 @@ def test_the_report_lines_up_every_family_under_one_protocol(first_run, M):
     assert set(table["num_samples"]) == {CI_PROTOCOL_N}
     assert table["namespace"].tolist()[:2] == ["reference", "reference_binarized"] \
         or table["namespace"].tolist()[:2] == ["reference_binarized", "reference"]
-    assert len(table) == 19
+    assert len(table) == 26
     row = table.set_index("namespace").loc["ddpm.ddim"]
     assert row["fid"] == pytest.approx(M["ddpm.ddim"]["fid"], rel=1e-5)
     assert row["nfe_per_image"] == 10 and row["train_seconds"] > 0

@@ -46,6 +46,16 @@ def test_missing_inputs_names_the_file_and_the_command_that_makes_it(tmp_path):
     assert missing_inputs(pipeline, catalog, ROOT / "dvc.yaml") == []
 
 
+def test_an_output_of_a_foreach_stage_names_its_own_kedro_run(tmp_path):
+    """A generative family's model (a `foreach` stage's `${item}` out), e.g. the
+    first stage a two-stage family reads."""
+    model = tmp_path / "data" / "06_models" / "vqvae.pt"
+    catalog = DataCatalog({"vqvae.model": NpzDataset(str(model))})
+    pipeline = Pipeline([Node(_identity, "vqvae.model", "x")])
+    assert missing_inputs(pipeline, catalog, ROOT / "dvc.yaml", env="ci") == [
+        f"vqvae.model ({model}; `kedro run --env ci --pipelines vqvae` makes it)"]
+
+
 def test_an_absent_device_is_one_line_naming_the_parameter():
     import torch
 

@@ -82,3 +82,29 @@ def curves_figure(history: Sequence[Mapping[str, float]], title: str,
     figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def sweep_figure(values: Sequence[float], metrics: Sequence[Mapping[str, float]],
+                 setting: str, title: str) -> Figure:
+    """Scores against one swept setting: FID and KID (± their spread),
+    precision and recall, and `label_accuracy` where the samples had
+    requested labels. `metrics[i]` are the scores at `values[i]`."""
+    panels = [("fid", "FID ↓"), ("kid", "KID ↓")]
+    figure = Figure(figsize=(12, 3.6))
+    axes = figure.subplots(1, 3)
+    for ax, (key, label) in zip(axes[:2], panels, strict=True):
+        ax.errorbar(values, [m[key] for m in metrics],
+                    yerr=[m.get(f"{key}_std", 0.0) for m in metrics],
+                    marker="o", capsize=3)
+        ax.set_ylabel(label)
+    for key in ("precision", "recall", "label_accuracy"):
+        if all(key in m for m in metrics):
+            axes[2].plot(values, [m[key] for m in metrics], marker="o", label=key)
+    axes[2].set_ylim(-0.02, 1.02)
+    axes[2].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel(setting)
+        ax.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -46,12 +46,44 @@ def _filepath(dataset: Any) -> str | None:
     return str(path)
 
 
+def _expanded(stages: dict) -> dict[str, Any]:
+    """The stages with each `foreach` stage expanded into `<name>@<key>`
+    stages, `${item}`, `${key}` and `${item.<field>}` substituted (the forms
+    dvc.yaml uses), so their outs and commands match like any other's."""
+    def fill(value: Any, key: str, item: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace("${key}", key)
+            if isinstance(item, dict):
+                for field, text in item.items():
+                    value = value.replace(f"${{item.{field}}}", str(text))
+            else:
+                value = value.replace("${item}", str(item))
+            return value
+        if isinstance(value, list):
+            return [fill(v, key, item) for v in value]
+        if isinstance(value, dict):
+            return {fill(k, key, item): fill(v, key, item) for k, v in value.items()}
+        return value
+
+    expanded: dict[str, Any] = {}
+    for name, stage in stages.items():
+        if not (isinstance(stage, dict) and "foreach" in stage and "do" in stage):
+            expanded[name] = stage
+            continue
+        items = stage["foreach"]
+        pairs = items.items() if isinstance(items, dict) else \
+            ((str(item), item) for item in items)
+        for key, item in pairs:
+            expanded[f"{name}@{key}"] = fill(stage["do"], key, item)
+    return expanded
+
+
 def _producer(filepath: str, dvc_file: Path, env: str | None) -> str | None:
     """The command that makes the file: the `kedro run` of the DVC stage whose
     outs hold it, matched on the `<layer>/<name>` tail so any data root matches."""
     tail = PurePosixPath(filepath).parts[-2:]
     try:
-        stages = yaml.safe_load(dvc_file.read_text()).get("stages", {})
+        stages = _expanded(yaml.safe_load(dvc_file.read_text()).get("stages", {}))
     except (OSError, yaml.YAMLError, AttributeError):
         return None
     for name, stage in stages.items():

@@ -36,8 +36,10 @@ SMALL = {
 def test_every_family_module_is_registered_and_discoverable_without_import():
     # GANs, diffusion (tests/models/test_diffusion.py) and likelihood families
     # have their own tests; every module found is a registered family.
+    # Two-stage families: tests/models/test_latent_generation.py.
     assert family_names() == tuple(sorted((*FAMILIES, *GANS, *LIKELIHOOD, "ddpm",
-                                           "ncsn")))
+                                           "ncsn", "latent_diffusion",
+                                           "vqvae_prior")))
     for name in family_names():
         assert issubclass(load_family(name), generative.GenerativeModel)
     with pytest.raises(KeyError, match="no generative family 'nope'"):

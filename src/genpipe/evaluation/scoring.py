@@ -87,13 +87,17 @@ def compare(fake: Features, reference: dict[str, np.ndarray],
 
 def score(extractor: FeatureExtractor, images: torch.Tensor,
           references: dict[str, dict[str, np.ndarray]], protocol: ProtocolConfig,
-          *, batch_size: int, k: int, seed: int) -> dict[str, float]:
+          *, batch_size: int, k: int, seed: int,
+          labels: np.ndarray | None = None) -> dict[str, float]:
     """Every score of `images` under `protocol`.
 
     Args:
         references: `{suffix: reference statistics}`; the scores against
             each carry the suffix (`""`: `fid`, `"_binarized"`: `fid_binarized`).
         seed: Draws the KID subsets and FID's bootstrap resamples.
+        labels: The classes a conditional model was asked for, one per image:
+            adds `label_accuracy`, how often the evaluator's most probable
+            class is the requested one.
 
     Raises:
         ValueError: not exactly `protocol.num_samples` images, or reference
@@ -119,6 +123,9 @@ def score(extractor: FeatureExtractor, images: torch.Tensor,
         "class_kl_uniform": metrics.kl_divergence(histogram, uniform),
         "num_samples": float(len(images)),
     }
+    if labels is not None:
+        scores["label_accuracy"] = float(
+            (fake.probs.argmax(1) == np.asarray(labels)).mean())
     for suffix, reference in references.items():
         scores |= {f"{name}{suffix}": value for name, value in
                    compare(fake, reference, protocol, k, seed).items()}

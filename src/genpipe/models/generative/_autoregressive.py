@@ -191,13 +191,14 @@ class GatedLayer(nn.Module):
 
 class GatedPixelCNNNet(nn.Module):
     """A first gated layer (kernel `first_kernel`) and `layers` more (`kernel`);
-    the horizontal stack's h features per pixel."""
+    the horizontal stack's h features per pixel. `in_channels`: features per
+    input position (1 for a pixel; an embedding's size for discrete codes)."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, in_channels: int = 1):
         super().__init__()
         h = config.channels
         self.layers = nn.ModuleList(
-            [GatedLayer(1, h, config.first_kernel, first=True)]
+            [GatedLayer(in_channels, h, config.first_kernel, first=True)]
             + [GatedLayer(h, h, config.kernel, first=False)
                for _ in range(config.layers)])
         self.out_channels = h

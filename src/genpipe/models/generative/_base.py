@@ -34,7 +34,15 @@ class GenerativeModel(L.LightningModule):
     * `trainable`: False for models fitted in closed form or by EM in
       `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs;
     * `curves`: the training terms drawn in the curves plot (at most three;
-      empty: `loss` and the first two others), e.g. a GAN's `d_loss`, `g_loss`.
+      empty: `loss` and the first two others), e.g. a GAN's `d_loss`, `g_loss`;
+    * `first_stage`: the family whose trained model this one is built on (a
+      VQ-VAE under its code prior, an autoencoder under a latent diffusion):
+      the template reads `<first_stage>.model` and `params:<first_stage>` from
+      the catalog and hands the model to `attach_first_stage`; it is never
+      retrained here. None: the family stands alone;
+    * `sweep`: `{sampler: value}` of samplers that differ in one setting
+      (`sweep_setting`, e.g. the guidance scale w): the template draws their
+      scores against that value (`<family>.sweep_plot`).
 
     `group` is the family's kind (latent, adversarial, diffusion,
     autoregressive, classical): a tag of its MLflow runs and a column of the
@@ -49,6 +57,9 @@ class GenerativeModel(L.LightningModule):
     figures: ClassVar[tuple[str, ...]] = ()
     trainable: ClassVar[bool] = True
     curves: ClassVar[tuple[str, ...]] = ()
+    first_stage: ClassVar[str | None] = None
+    sweep: ClassVar[dict[str, float]] = {}
+    sweep_setting: ClassVar[str] = ""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -63,6 +74,23 @@ class GenerativeModel(L.LightningModule):
         return {}
 
     # --- what a family defines ------------------------------------------------
+    def attach_first_stage(self, model: GenerativeModel) -> None:
+        """Takes the trained first stage (families with a `first_stage`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no first stage")
+
+    def training_inputs(self, train: torch.Tensor, val: torch.Tensor,
+                        batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the model trains and validates on, computed once from the
+        training and validation images before training (e.g. a VQ-VAE's code
+        grids; anything fitted, e.g. a latent scale, from the training ones);
+        the images themselves here."""
+        return train, val
+
+    def requested_labels(self, n: int) -> torch.Tensor | None:
+        """The classes that `sample(n)` was asked for (conditional families),
+        scored as the evaluator's `label_accuracy`; None: unconditional."""
+        return None
+
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """The training objective's terms; `loss` is the one minimised."""
         raise NotImplementedError

@@ -34,17 +34,19 @@ class UNetConfig(ModelConfig):
 
 
 class EMADiffusion(GenerativeModel):
-    """A U-Net family: `net` is trained, `ema` samples."""
+    """A U-Net family (or another `net`): `net` is trained, `ema` samples."""
 
     reconstructs = False
     group = "diffusion"
     samples = True
 
-    def __init__(self, config: UNetConfig, num_classes: int = 0):
+    def __init__(self, config: UNetConfig, num_classes: int = 0,
+                 net: torch.nn.Module | None = None):
         super().__init__(config)
-        self.net = UNet(channels=config.channels, mults=config.channel_mults,
-                        blocks=config.blocks, heads=config.attention_heads,
-                        dropout=config.dropout, num_classes=num_classes)
+        self.net = net if net is not None else UNet(
+            channels=config.channels, mults=config.channel_mults,
+            blocks=config.blocks, heads=config.attention_heads,
+            dropout=config.dropout, num_classes=num_classes)
         self.ema = copy.deepcopy(self.net).requires_grad_(False)
         self.register_buffer("ema_updates", torch.tensor(0, dtype=torch.long))
 

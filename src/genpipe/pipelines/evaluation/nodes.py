@@ -83,7 +83,8 @@ def evaluate_samples(samples: dict, evaluator_model: dict[str, torch.Tensor],
 
     Args:
         samples: `{"images": N x 1 x 28 x 28, "binarized": bool}`; exactly
-            `evaluation.protocol.num_samples` images.
+            `evaluation.protocol.num_samples` images; a conditional family's
+            also hold the requested `labels` (scored as `label_accuracy`).
         evaluator_model, reference_stats, reference_stats_binarized: Shared
             inputs (`evaluator` and `evaluation` pipelines).
         evaluator: The `evaluator` block; params: the `evaluation` block.
@@ -105,7 +106,8 @@ def evaluate_samples(samples: dict, evaluator_model: dict[str, torch.Tensor],
         references["_binarized"] = reference_stats_binarized
     extractor = evaluator_extractor(evaluator_model, evaluator, config, device)
     metrics = scoring.score(extractor, images, references, config.protocol,
-                            batch_size=config.batch_size, k=config.pr_k, seed=seed)
+                            batch_size=config.batch_size, k=config.pr_k, seed=seed,
+                            labels=samples.get("labels"))
     grid = scoring.sample_grid(images, config.grid_rows,
                                f"N {len(images)} · FID {metrics['fid']:.1f} · KID "
                                f"{metrics['kid']:.3f} · IS "

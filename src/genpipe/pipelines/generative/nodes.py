@@ -39,9 +39,27 @@ def _images(split: dict, config: FamilyBlock) -> tuple[torch.Tensor, torch.Tenso
     return ((images > 0.5).float() if config.data.binarize else images), labels
 
 
-def _trained(family: str, block: FamilyBlock, weights: dict[str, torch.Tensor],
-             device: str) -> GenerativeModel:
+def _built(family: str, block: FamilyBlock, first_stage_model: dict | None,
+           first_stage_params: dict | None) -> GenerativeModel:
+    """Family `family`'s untrained model, holding its trained first stage
+    (`GenerativeModel.first_stage`) when it has one."""
     model = generative.build(family, block.model)
+    if model.first_stage is None:
+        return model
+    if first_stage_model is None or first_stage_params is None:
+        raise ValueError(f"{family} needs the trained {model.first_stage} model "
+                         f"({model.first_stage}.model, params:{model.first_stage})")
+    stage = generative.build(model.first_stage, FamilyBlock.model_validate(
+        first_stage_params).model)
+    stage.load_state_dict(first_stage_model)
+    model.attach_first_stage(stage.eval())
+    return model
+
+
+def _trained(family: str, block: FamilyBlock, weights: dict[str, torch.Tensor],
+             device: str, first_stage_model: dict | None = None,
+             first_stage_params: dict | None = None) -> GenerativeModel:
+    model = _built(family, block, first_stage_model, first_stage_params)
     model.load_state_dict(weights)
     return model.to(torch_device(device)).eval()
 
@@ -103,17 +121,22 @@ class SampleSnapshots(L.Callback):
         return np.stack(self.images)
 
 
-def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *,
-                 family: str) -> dict:
+def train_family(train: dict, val: dict, params: dict, seed: int, device: str,
+                 first_stage_model: dict | None = None,
+                 first_stage_params: dict | None = None, *, family: str) -> dict:
     """Trains `family` through the shared engine (resumable, curves to MLflow).
 
     Families that are not `trainable` (closed form, EM) are fitted by their
-    `after_fit` alone.
+    `after_fit` alone. A family with a `first_stage` trains on what
+    `training_inputs` makes of the images with that (frozen) model.
 
     Args:
         train, val: MNIST splits (`images`, `labels`).
         params: The family's block (`model`, `data`, `trainer`, ...).
         seed: The run's seed; device: the `device` parameter.
+        first_stage_model, first_stage_params: The first stage's weights and
+            block (families with a `first_stage`; part of the checkpoints'
+            fingerprint, so a retrained first stage is never resumed on).
         family: The family's registered name.
 
     Returns:
@@ -128,11 +151,13 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
     generative.check_block(family, params)
     start = time.perf_counter()
     seed_everything(seed, config.trainer.deterministic)
-    model = generative.build(family, config.model)
+    model = _built(family, config, first_stage_model, first_stage_params)
     train_x, train_y = _images(train, config)
+    val_x, val_y = _images(val, config)
+    train_x, val_x = model.training_inputs(train_x, val_x, EVAL_BATCH)
     outputs = {}
     if model.trainable:
-        data = TensorDataModule((train_x, train_y), _images(val, config),
+        data = TensorDataModule((train_x, train_y), (val_x, val_y),
                                 batch_size=config.data.batch_size, seed=seed,
                                 num_workers=config.data.num_workers)
         history = MetricHistory()
@@ -140,8 +165,9 @@ def train_family(train: dict, val: dict, params: dict, seed: int, device: str, *
         snapshots = SampleSnapshots(config.snapshot_samples, seed)
         if model.samples and config.snapshot_samples:
             callbacks.append(snapshots)
+        upstream = () if first_stage_model is None else (first_stage_model,)
         fit(model, data, config.trainer, device=device, family=family,
-            run_fingerprint=fingerprint(family, config, seed, train, val),
+            run_fingerprint=fingerprint(family, config, seed, train, val, *upstream),
             callbacks=callbacks)
         outputs["history"] = history.history
         if model.samples:  # no epochs drawn when snapshots are off
@@ -205,11 +231,14 @@ def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
                     snapshots: dict | None = None,
                     evaluator_model: dict[str, torch.Tensor] | None = None,
                     evaluator: dict | None = None, evaluation: dict | None = None,
+                    first_stage_model: dict | None = None,
+                    first_stage_params: dict | None = None,
                     *, family: str) -> dict:
     """The family's test metrics and plots.
 
     Args:
-        weights, test, params, seed, device: as in `train_family`.
+        weights, test, params, seed, device, first_stage_model,
+            first_stage_params: as in `train_family`.
         history: The per-epoch loss terms (trainable families): the curves.
         snapshots: Samples after each epoch (trainable families that sample).
         evaluator_model, evaluator, evaluation: The evaluator's weights and
@@ -224,7 +253,8 @@ def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
     """
     config = FamilyBlock.model_validate(params)
     seed_everything(seed)
-    model = _trained(family, config, weights, device)
+    model = _trained(family, config, weights, device, first_stage_model,
+                     first_stage_params)
     images, labels = _images(test, config)
     images, labels = images.to(model.device), labels.to(model.device)
     classify = _classifier(evaluator_model, evaluator, evaluation, device) \
@@ -252,7 +282,8 @@ def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
 
 
 def reconstruct_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
-                       seed: int, device: str, *,
+                       seed: int, device: str, first_stage_model: dict | None = None,
+                       first_stage_params: dict | None = None, *,
                        family: str) -> tuple[dict[str, float], Figure, Figure]:
     """Test reconstruction error and plots (families that `reconstruct`).
 
@@ -262,7 +293,8 @@ def reconstruct_family(weights: dict[str, torch.Tensor], test: dict, params: dic
     """
     config = FamilyBlock.model_validate(params)
     seed_everything(seed)
-    model = _trained(family, config, weights, device)
+    model = _trained(family, config, weights, device, first_stage_model,
+                     first_stage_params)
     images, labels = _images(test, config)
     images = images.to(model.device)
     with torch.no_grad():
@@ -282,7 +314,8 @@ def reconstruct_family(weights: dict[str, torch.Tensor], test: dict, params: dic
 
 
 def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: dict,
-                  seed: int, device: str, *, family: str,
+                  seed: int, device: str, first_stage_model: dict | None = None,
+                  first_stage_params: dict | None = None, *, family: str,
                   sampler: str | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Draws the protocol's N images (`evaluation.protocol.num_samples`, the
@@ -291,26 +324,47 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
 
     Returns:
         `{"images": N x 1 x 28 x 28 uint8, "binarized": bool}` (scored by the
-        shared evaluation nodes) and `sampling_images_per_s`,
-        `sampling_seconds` with the sampler's cost per image (`nfe_per_image`).
+        shared evaluation nodes; conditional families add the requested
+        `labels`) and `sampling_images_per_s`, `sampling_seconds` with the
+        sampler's cost per image (`nfe_per_image`).
     """
     config = FamilyBlock.model_validate(params)
     protocol = EvaluationConfig.model_validate(evaluation).protocol
     n = protocol.num_samples
     seed_everything(seed)
-    model = _trained(family, config, weights, device)
+    model = _trained(family, config, weights, device, first_stage_model,
+                     first_stage_params)
     start = time.perf_counter()
     with torch.no_grad(), torch.autocast(
             model.device.type, dtype=torch.bfloat16,
             enabled=protocol.sampling_precision == "bf16-mixed"), \
             tqdm(total=n, desc=f"{family} {sampler or 'sample'}", unit="img",
                  disable=None) as progress:
-        chunks = []
+        chunks, labels = [], []
         for i in range(0, n, EVAL_BATCH):
-            chunks.append(_uint8(model.sample(min(EVAL_BATCH, n - i), sampler)))
+            size = min(EVAL_BATCH, n - i)
+            chunks.append(_uint8(model.sample(size, sampler)))
+            labels.append(model.requested_labels(size))
             progress.update(len(chunks[-1]))
     seconds = time.perf_counter() - start
-    return {"images": np.concatenate(chunks),
-            "binarized": np.array(config.data.binarize)}, {
+    samples = {"images": np.concatenate(chunks),
+               "binarized": np.array(config.data.binarize)}
+    if labels[0] is not None:
+        samples["labels"] = torch.cat(labels).cpu().numpy().astype(np.int64)
+    return samples, {
         "sampling_images_per_s": n / seconds, "sampling_seconds": seconds,
         **model.sampling_cost(sampler)}
+
+
+def plot_sweep(*scores: dict, family: str, values: tuple[float, ...],
+               setting: str) -> Figure:
+    """The scores of a family's swept samplers (one `scores` per value of
+    `setting`, in order) against that value: FID, KID, precision/recall and,
+    for conditional samplers, the evaluator's label accuracy.
+
+    Returns:
+        The figure (`<family>.sweep_plot`).
+    """
+    return plots.sweep_figure(list(values), [s["metrics"] for s in scores],
+                              setting, f"{family}: scores by {setting} "
+                              f"(N = {int(scores[0]['metrics']['num_samples'])})")

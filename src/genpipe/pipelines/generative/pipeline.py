@@ -11,6 +11,12 @@
                   [families that sample; one `{ns}.<sampler>` namespace per
                   named sampler]
 
+A family with a `first_stage` (e.g. `vqvae_prior` on `vqvae`) reads that
+family's trained `{first_stage}.model` and `params:{first_stage}` in every
+node that builds its model: an input of the run, never retrained by it. A
+family with a `sweep` also draws its swept samplers' scores against the swept
+setting (`{ns}.sweep_plot`).
+
 Every node is tagged with its MLflow run (`genpipe.tracking`): the family's
 run `{ns}` for training and evaluation, and one run per sampler
 (`ddpm.ddim`) for its samples and scores; samplerless families are scored in
@@ -19,6 +25,7 @@ their own run.
 `kedro run --pipelines vae` runs one family; `--pipelines generative` all.
 """
 
+import warnings
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
@@ -28,6 +35,7 @@ from genpipe.models.generative import load_family
 from genpipe.pipelines.evaluation.pipeline import evaluate_samples_pipeline
 from genpipe.pipelines.generative.nodes import (
     evaluate_family,
+    plot_sweep,
     reconstruct_family,
     sample_family,
     train_family,
@@ -50,14 +58,26 @@ def _outputs(*names: str) -> dict[str, str]:
 
 def family_pipeline(family: str) -> Pipeline:
     """Train, evaluate, and (by the family's abilities) reconstruct and score."""
+    with warnings.catch_warnings():  # a first stage's datasets are namespaced
+        warnings.filterwarnings("ignore", "One or more dataset names contain")
+        return _family_pipeline(family)
+
+
+def _family_pipeline(family: str) -> Pipeline:
     model = load_family(family)
+    # The trained first stage, read from outside the namespace.
+    first = {} if model.first_stage is None else {
+        "first_stage_model": f"{model.first_stage}.model",
+        "first_stage_params": f"params:{model.first_stage}"}
+    upstream = {first["first_stage_model"]} if first else set()
+    upstream_params = {first["first_stage_params"]} if first else set()
     training = []  # what only a gradient-trained family has
     if model.trainable:
         training = ["history", "snapshots"] if model.samples else ["history"]
     evaluate_inputs = {"weights": "model", "test": "mnist_test",
                        "params": "params:block", "seed": "params:seed",
                        "device": "params:device",
-                       **{name: name for name in training}}
+                       **{name: name for name in training}, **first}
     evaluate_outputs = ["test_metrics", *(f"{name}_plot" for name in model.figures)]
     if model.trainable:
         evaluate_outputs.append("curves_plot")
@@ -69,8 +89,8 @@ def family_pipeline(family: str) -> Pipeline:
         evaluate_outputs += ["training_metrics", "samples_over_training_plot"]
     nodes = [
         Node(_bound(train_family, family=family),
-             ["mnist_train", "mnist_val", "params:block", "params:seed",
-              "params:device"],
+             {"train": "mnist_train", "val": "mnist_val", "params": "params:block",
+              "seed": "params:seed", "device": "params:device", **first},
              _outputs("model", "mlflow_model", "train_metrics", *training),
              name="train"),
         Node(_bound(evaluate_family, family=family), evaluate_inputs,
@@ -78,8 +98,9 @@ def family_pipeline(family: str) -> Pipeline:
     ]
     if model.reconstructs:
         nodes.append(Node(_bound(reconstruct_family, family=family),
-                          ["model", "mnist_test", "params:block", "params:seed",
-                           "params:device"],
+                          {"weights": "model", "test": "mnist_test",
+                           "params": "params:block", "seed": "params:seed",
+                           "device": "params:device", **first},
                           ["reconstruction_metrics", "reconstructions_plot",
                            "latent_plot"], name="reconstruct"))
     pipe, scored = Pipeline(nodes, tags=run_tags(family, model.group)), []
@@ -87,24 +108,34 @@ def family_pipeline(family: str) -> Pipeline:
         run = f"{family}.{sampler}" if sampler else family
         sampling = Pipeline([Node(
             _bound(sample_family, family=family, sampler=sampler),
-            ["model", "params:block", "params:evaluation", "params:seed",
-             "params:device"],
+            {"weights": "model", "params": "params:block",
+             "evaluation": "params:evaluation", "seed": "params:seed",
+             "device": "params:device", **first},
             ["samples", "sampling_metrics"], name="sample")],
             tags=run_tags(family, model.group, run))
         if sampler:  # its own namespace: {family}.{sampler}.samples, ...
-            sampling = Pipeline(sampling, namespace=sampler, inputs={"model"},
+            sampling = Pipeline(sampling, namespace=sampler,
+                                inputs={"model", *upstream},
                                 parameters={"params:block", *SHARED,
-                                            "params:evaluation"})
+                                            "params:evaluation", *upstream_params})
         pipe += sampling
         scored.append(run)
     shared = [*SHARED, "params:evaluation", "params:evaluator"] if model.samples \
         else SHARED
     pipe = Pipeline(pipe, namespace=family,
-                    inputs=MNIST | (EVALUATOR if model.samples else set()),
+                    inputs=MNIST | (EVALUATOR if model.samples else set()) | upstream,
                     parameters={"params:block": f"params:{family}",
-                                **{name: name for name in shared}})
+                                **{name: name for name in (*shared,
+                                                           *upstream_params)}})
     for namespace in scored:
         pipe += evaluate_samples_pipeline(namespace, family, model.group)
+    if model.sweep:
+        pipe += Pipeline([Node(
+            _bound(plot_sweep, family=family, values=tuple(model.sweep.values()),
+                   setting=model.sweep_setting),
+            [f"{family}.{sampler}.scores" for sampler in model.sweep],
+            f"{family}.sweep_plot", name=f"{family}.plot_sweep")],
+            tags=run_tags(family, model.group))
     return pipe
 
 
