@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from genpipe.config import GenerativeDataConfig, ModelConfig
 from genpipe.evaluation.metrics import bits_per_dim
-from genpipe.models.generative._base import GenerativeModel
+from genpipe.models.generative._base import GenerativeModel, pixels_match
 from genpipe.models.generative._nets import PIXELS
 
 LEVELS = 256  # intensities of 8-bit MNIST
@@ -255,13 +255,8 @@ class AutoregressiveModel(GenerativeModel):
 
     @classmethod
     def check_data(cls, config: Config, data: GenerativeDataConfig) -> dict[str, str]:
-        wanted = config.output == "bernoulli"
-        if data.binarize != wanted:
-            return {"binarize": f"must be {str(wanted).lower()} for "
-                                f"model.output {config.output!r} (a Bernoulli "
-                                "likelihood models binarized pixels, the 256-way "
-                                "softmax 8-bit ones)"}
-        return {}
+        return pixels_match(data, "output", config.output,
+                            config.output == "bernoulli", "the 256-way softmax")
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """N x C x H x W: the conditionals' logits (C = 1 or 256) given `x` in

@@ -15,6 +15,18 @@ from genpipe.config import GenerativeDataConfig, ModelConfig
 Classify = Callable[[torch.Tensor], np.ndarray]
 
 
+def pixels_match(data: GenerativeDataConfig, key: str, value: str, bernoulli: bool,
+                 eight_bit: str) -> dict[str, str]:
+    """`check_data`'s answer for a likelihood that fixes the pixels: a
+    Bernoulli one (`bernoulli`) models binarized pixels, the others (named by
+    `eight_bit`) 8-bit ones; `model.<key>` is `value`."""
+    if data.binarize == bernoulli:
+        return {}
+    return {"binarize": f"must be {str(bernoulli).lower()} for model.{key} {value!r} "
+                        "(a Bernoulli likelihood models binarized pixels, "
+                        f"{eight_bit} 8-bit ones)"}
+
+
 class GenerativeModel(L.LightningModule):
     """Base of every family. Subclasses set `Config` and implement `loss`.
 

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from genpipe.config import GenerativeDataConfig, ModelConfig
 from genpipe.evaluation.metrics import bits_per_dim
-from genpipe.models.generative._base import GenerativeModel
+from genpipe.models.generative._base import GenerativeModel, pixels_match
 from genpipe.models.generative._dequantize import LEVELS, dequantize
 from genpipe.models.generative._nets import PIXELS, mlp
 
@@ -66,13 +66,9 @@ class VAE(GenerativeModel):
 
     @classmethod
     def check_data(cls, config: Config, data: GenerativeDataConfig) -> dict[str, str]:
-        wanted = config.likelihood == "bernoulli"
-        if data.binarize != wanted:
-            return {"binarize": f"must be {str(wanted).lower()} for model.likelihood "
-                                f"{config.likelihood!r} (a Bernoulli likelihood models "
-                                "binarized pixels, the Gaussian density dequantized "
-                                "8-bit ones)"}
-        return {}
+        return pixels_match(data, "likelihood", config.likelihood,
+                            config.likelihood == "bernoulli",
+                            "the Gaussian density dequantized")
 
     def observed(self, x: torch.Tensor) -> torch.Tensor:
         """The pixels the likelihood models: binarized ones as they are, 8-bit
