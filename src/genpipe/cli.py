@@ -4,8 +4,8 @@ Kedro loads a project's `cli.py` and lets its `run` replace the built-in one.
 This `run` is Kedro's own, with every option, except that an error the project
 already explains in one line (a parameter, a missing input or device, a lock
 held by another run, a refused file, a non-finite loss, a lost DDP rank, a
-full disk) is
-printed as that line and exits 1, instead of ~200 lines of traceback. The
+full disk) is printed as that line and exits 1, instead of ~200 lines of
+traceback. The
 traceback comes back with `--verbose` or `GENPIPE_DEBUG=1`.
 """
 

@@ -195,7 +195,8 @@ def check_ddp(params: dict, blocks: set[str]) -> None:
             devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
             if devices * nodes == 1:
                 continue
-            name = f"parameters.{block}.{key}.{'devices' if devices > 1 else 'num_nodes'}"
+            knob = "devices" if devices > 1 else "num_nodes"
+            name = f"parameters.{block}.{key}.{knob}"
             problem = _ddp_problem(block)
             if problem:
                 raise PreflightError(f"{name}: {problem}; set devices and num_nodes "

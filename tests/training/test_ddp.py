@@ -70,7 +70,8 @@ def test_every_epoch_reshuffles_the_shards():
 @pytest.mark.parametrize(("env", "replica"), [
     ({}, None), ({"LOCAL_RANK": "0", "NODE_RANK": "0"}, None),
     ({"LOCAL_RANK": "1"}, "LOCAL_RANK=1"), ({"NODE_RANK": "1"}, "NODE_RANK=1"),
-    ({"RANK": "3", "LOCAL_RANK": "1"}, "RANK=3"), ({"SLURM_PROCID": "2"}, "SLURM_PROCID=2"),
+    ({"RANK": "3", "LOCAL_RANK": "1"}, "RANK=3"),
+    ({"SLURM_PROCID": "2"}, "SLURM_PROCID=2"),
 ])
 def test_replica_rank_reads_every_launchers_variables(monkeypatch, primary, env,
                                                       replica):
@@ -108,7 +109,8 @@ def test_the_primary_writes_its_outputs(tmp_path, primary):
     ("gnn", "does not run under DDP"), ("gnn_tuning", "does not run under DDP")])
 def test_ddp_where_the_engine_cannot_do_it_fails_naming_the_parameter(block, reason):
     params = {"device": "cpu", block: {"trainer": {"devices": 2}}}
-    with pytest.raises(PreflightError, match=rf"^parameters\.{block}\.trainer\.devices: "
+    with pytest.raises(PreflightError,
+                       match=rf"^parameters\.{block}\.trainer\.devices: "
                        rf".*{reason}.*set devices and num_nodes to 1$"):
         check_ddp(params, {block})
 

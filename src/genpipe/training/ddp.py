@@ -109,8 +109,8 @@ class RankAgreement(Callback):
         dist.all_gather_object(everyone, mine)
         self.roster = everyone
         first = everyone[0]
-        odd = [r for r in everyone
-               if (r["fingerprint"], r["step"]) != (first["fingerprint"], first["step"])]
+        key = ("fingerprint", "step")
+        odd = [r for r in everyone if [r[k] for k in key] != [first[k] for k in key]]
         if odd:
             raise RankMismatchError(
                 "DDP ranks would train different runs: " + "; ".join(
@@ -187,6 +187,12 @@ def rank_lost(error: BaseException, family: str, trainer: Any,
         f"{family}: DDP rank {trainer.global_rank} of {trainer.world_size} lost "
         f"{lost_ranks(roster, trainer.global_rank)} at epoch {trainer.current_epoch}"
         f", step {trainer.global_step} ({first_line[:300]}); {kept}")
+
+
+def end_process_group() -> None:
+    """Destroys the default process group, if any (after a DDP training)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def wait_for_replicas() -> list[str]:

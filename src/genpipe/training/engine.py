@@ -46,7 +46,13 @@ from genpipe.io import (
     exclusive_lock,
     load_tensors,
 )
-from genpipe.training.ddp import RankAgreement, ddp_strategy, is_lost_peer, rank_lost
+from genpipe.training.ddp import (
+    RankAgreement,
+    ddp_strategy,
+    end_process_group,
+    is_lost_peer,
+    rank_lost,
+)
 from genpipe.training.device import resolve_device
 from genpipe.training.seed import rng_state, set_rng_state
 
@@ -366,6 +372,15 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
         continue_history(ckpt_path, logging_run)
     distributed = config.devices * config.num_nodes > 1
     agreement = RankAgreement(run_fingerprint)
+    # Under DDP only rank 0 writes (Lightning), but every rank needs the
+    # callback (it synchronises the ranks). A replica's one-process training
+    # (a family without DDP in a run with DDP) must write nothing at all.
+    checkpoints = [ModelCheckpoint(
+        # Saved at the end of the training epoch, after every other
+        # callback's `on_train_epoch_end` (MetricHistory's row included).
+        dirpath=directory, filename="{epoch:03d}", save_last=True, save_top_k=1,
+        enable_version_counter=False, every_n_epochs=config.checkpoint_every_n_epochs,
+        save_on_train_epoch_end=True)] if distributed or not replica_rank() else []
     trainer = L.Trainer(
         accelerator=accelerator,
         devices=devices,
@@ -379,18 +394,14 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
         if config.deterministic else False,
         logger=ActiveRunLogger(logging_run) if logging_run else False,
         callbacks=[
-            # Saved at the end of the training epoch, after every other
-            # callback's `on_train_epoch_end` (MetricHistory's row included).
-            ModelCheckpoint(dirpath=directory, filename="{epoch:03d}", save_last=True,
-                            save_top_k=1, enable_version_counter=False,
-                            every_n_epochs=config.checkpoint_every_n_epochs,
-                            save_on_train_epoch_end=True),
+            *checkpoints,
             RunStateCallback(run_fingerprint, logging_run),
             FiniteLossCallback(family, directory),
             agreement,
             *callbacks,
         ],
         plugins=[AtomicCheckpointIO()],
+        enable_checkpointing=bool(checkpoints),
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,
         log_every_n_steps=config.log_every_n_steps,
@@ -408,4 +419,9 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
             raise rank_lost(error, family, trainer, agreement.roster,
                             directory / LAST) from error
         raise
+    finally:
+        if distributed:
+            # Each DDP training meets afresh (a later one-process training
+            # must not reduce over a group that outlived its own).
+            end_process_group()
     return trainer
