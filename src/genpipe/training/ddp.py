@@ -34,7 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import torch.distributed as dist
-from lightning.fabric.utilities.distributed import _set_num_threads_if_needed
+from lightning.fabric.utilities.distributed import (
+    _init_dist_connection,
+    _set_num_threads_if_needed,
+)
+from lightning.fabric.utilities.seed import reset_seed
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.strategies.launchers.subprocess_script import (
@@ -74,12 +78,35 @@ class _Launcher(_SubprocessScriptLauncher):
         return function(*args, **kwargs)
 
 
+# How long the ranks wait for each other to meet at a training's start: a
+# replica started by rank 0 first re-runs the nodes before the training
+# (`ddp_timeout_s` bounds every later collective).
+RENDEZVOUS_TIMEOUT = timedelta(minutes=30)
+
+
 class GenpipeDDPStrategy(DDPStrategy):
-    """`ddp` with the launcher above (all else is Lightning's)."""
+    """`ddp` with the launcher above and a rendezvous of its own (all else is
+    Lightning's)."""
 
     def _configure_launcher(self) -> None:
         self._launcher = _Launcher(self.cluster_environment, self.num_processes,
                                    self.num_nodes)
+
+    def setup_distributed(self) -> None:
+        # Lightning's, but the ranks meet through a store with a long timeout
+        # while the process group keeps the short one.
+        reset_seed()
+        self.set_world_ranks()
+        self._process_group_backend = self._get_process_group_backend()
+        env = self.cluster_environment
+        kwargs: dict[str, Any] = {"timeout": self._timeout}
+        if self.root_device.type != "cpu":
+            kwargs["device_id"] = self.root_device
+        if not dist.is_initialized():
+            kwargs["store"] = dist.TCPStore(
+                env.main_address, env.main_port, self.world_size,
+                is_master=self.global_rank == 0, timeout=RENDEZVOUS_TIMEOUT)
+        _init_dist_connection(env, self._process_group_backend, **kwargs)
 
 
 def ddp_strategy(accelerator: str, timeout_s: int) -> GenpipeDDPStrategy:
