@@ -189,7 +189,9 @@ def check_ddp(params: dict, blocks: set[str]) -> None:
     from genpipe.training.device import DeviceUnavailableError, resolve_device
 
     for block in sorted(blocks):
-        for key, trainer in sorted((params.get(block) or {}).items()):
+        settings = params.get(block)
+        for key, trainer in sorted(settings.items() if isinstance(settings, dict)
+                                   else ()):
             if not (key.endswith("trainer") and isinstance(trainer, dict)):
                 continue
             devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)

@@ -118,9 +118,10 @@ def test_ddp_where_the_engine_cannot_do_it_fails_naming_the_parameter(block, rea
 def test_ddp_checks_name_num_nodes_and_the_device():
     with pytest.raises(PreflightError, match=r"^parameters\.gnn\.trainer\.num_nodes"):
         check_ddp({"gnn": {"trainer": {"num_nodes": 2}}}, {"gnn"})
-    check_ddp({"device": "cpu", "vae": {"trainer": {"devices": 2}},
+    check_ddp({"device": "cpu", "seed": 1, "vae": {"trainer": {"devices": 2}},
                "evaluator": {"trainer": {"devices": 2, "num_nodes": 2}},
-               "gan": {"trainer": {"devices": 1}}}, {"vae", "evaluator", "gan"})
+               "gan": {"trainer": {"devices": 1}}},
+              {"vae", "evaluator", "gan", "seed", "device"})
 
 
 @pytest.mark.parametrize("strategy", ["ddp_spawn", "ddp_fork", "deepspeed"])
