@@ -3,8 +3,9 @@
 Kedro loads a project's `cli.py` and lets its `run` replace the built-in one.
 This `run` is Kedro's own, with every option, except that an error the project
 already explains in one line (a parameter, a missing input or device, a lock
-held by another run, a refused file, a non-finite loss, a full disk) is
-printed as that line and exits 1, instead of ~200 lines of traceback. The
+held by another run, a refused file, a non-finite loss, a lost DDP rank, a
+full disk) is printed as that line and exits 1, instead of ~200 lines of
+traceback. The
 traceback comes back with `--verbose` or `GENPIPE_DEBUG=1`.
 """
 
@@ -26,13 +27,16 @@ def _explained() -> tuple[type[BaseException], ...]:
     from kedro.io import DatasetError
 
     from genpipe.config import ParameterError
+    from genpipe.hooks import ReplicaError
     from genpipe.io import LockHeldError, RefusedFileError
     from genpipe.preflight import PreflightError
+    from genpipe.training.ddp import RankLostError, RankMismatchError
     from genpipe.training.device import DeviceUnavailableError
     from genpipe.training.engine import NonFiniteLossError
 
     return (ParameterError, PreflightError, LockHeldError, RefusedFileError,
-            DeviceUnavailableError, NonFiniteLossError, DatasetError)
+            DeviceUnavailableError, NonFiniteLossError, DatasetError,
+            RankLostError, RankMismatchError, ReplicaError)
 
 
 def one_line(error: BaseException) -> str | None:

@@ -23,6 +23,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -44,6 +45,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SPAWNED_STRATEGY = (
+    "a strategy that trains in processes started inside the node, which hand "
+    "back only the weights (the callbacks' state, e.g. the metric history, is "
+    "lost)")
+
+
 class TrainerConfig(Strict):
     """The `trainer:` block every family's parameters carry."""
 
@@ -51,9 +58,14 @@ class TrainerConfig(Strict):
     checkpoint_dir: str
     resume: bool = True
     precision: Literal["32-true", "64-true", "16-mixed", "bf16-mixed"] = "32-true"
+    # DDP: `devices` processes (CPU) or GPUs per node, on `num_nodes` nodes;
+    # more than one in all runs the `ddp` strategy (docs/engine.md#distributed).
     devices: int = Field(1, ge=1)
     num_nodes: int = Field(1, ge=1)
     strategy: str = "auto"
+    # A rank that hangs fails the others after this long; one that dies fails
+    # them at once (its connections close).
+    ddp_timeout_s: int = Field(600, ge=1)
     gradient_clip_val: float | None = Field(None, gt=0)
     log_every_n_steps: int = Field(50, ge=1)
     checkpoint_every_n_epochs: int = Field(1, ge=1)
@@ -65,6 +77,16 @@ class TrainerConfig(Strict):
     # its batches from a fresh (seed, epoch) shuffle of the whole split.
     limit_train_batches: BatchCount = 1.0
     limit_val_batches: BatchCount | Literal[0] = 1.0
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, strategy: str) -> str:
+        if strategy in ("auto", "ddp"):
+            return strategy
+        why = SPAWNED_STRATEGY if strategy.startswith("ddp_") else \
+            "not one the engine runs"
+        raise ValueError(f"{strategy!r} is {why}; use 'auto' (one process, or "
+                         "'ddp' when devices or num_nodes > 1) or 'ddp'")
 
 
 class MnistClassifierConfig(Strict):

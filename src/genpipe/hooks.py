@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+import sys
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro.io import MemoryDataset
 
 from genpipe.config import Parameters, validate_parameters
+from genpipe.distributed import replica_rank
+
+logger = logging.getLogger(__name__)
 
 
 def _git(*args: str) -> str | None:
@@ -104,3 +109,51 @@ class GenpipeHooks:
             mlflow.set_tag("runner", runner_name(str(run_params["runner"])))
         if self._params is not None:
             mlflow.set_tags(provenance_tags(self._params, run_params.get("env")))
+
+
+class ReplicaError(RuntimeError):
+    """A DDP replica this run launched failed."""
+
+
+class ReplicaHooks:
+    """The two sides of a DDP `kedro run` (`genpipe.distributed`).
+
+    In a replica (a rank other than 0, running this same command), every
+    output of the pipeline becomes an in-memory dataset before any other hook
+    sees the catalog: the replica trains its shard in step with rank 0 and runs
+    the other nodes too (their results feed the next training), but writes no
+    file and, with kedro-mlflow's hooks off (`settings.py`), logs nothing.
+
+    In the primary, the replicas it launched (Lightning's `ddp` re-runs this
+    command once per extra local process) are waited for when the run ends,
+    and a failed one fails the run; when the run fails, they are stopped.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline, catalog) -> None:
+        rank = replica_rank()
+        if rank is None:
+            return
+        outputs = sorted(pipeline.all_outputs())
+        for name in outputs:
+            catalog[name] = MemoryDataset()
+        logger.info("DDP replica (%s): kedro-mlflow off, the %d outputs of this run "
+                    "kept in memory; rank 0 logs and writes them", rank, len(outputs))
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        if "genpipe.training.ddp" not in sys.modules:
+            return  # nothing trained here, so nothing was launched
+        from genpipe.training.ddp import wait_for_replicas
+
+        failed = wait_for_replicas()
+        if failed:
+            raise ReplicaError(f"DDP replica {', '.join(failed)} (its log above says "
+                               "why); this process's outputs are complete")
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        if "genpipe.training.ddp" in sys.modules:
+            from genpipe.training.ddp import stop_replicas
+
+            stop_replicas()

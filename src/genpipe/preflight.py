@@ -9,9 +9,12 @@ of failing after ingestion, a training budget or a FINISHED empty run:
 * the `device` parameter (e.g. `cuda` on a machine without CUDA);
 * every external input of the selected pipelines (a dataset no node of this
   run produces, e.g. `reference_stats` or `evaluator_model`) exists;
+* every `trainer:` block asking for DDP (`devices` or `num_nodes` > 1)
+  belongs to a model the engine trains under DDP, on a device that has them;
 * no other live run is writing any of this run's output files: each output
   is locked (`genpipe.io.exclusive_lock`, `.locks/`) until the run ends,
-  so a second run of a family fails at once naming the first.
+  so a second run of a family fails at once naming the first (a DDP replica
+  writes no file: `genpipe.hooks.ReplicaHooks`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import yaml
 from kedro.framework.hooks import hook_impl
 
 from genpipe.config import ParameterError, family_names
+from genpipe.distributed import replica_rank
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +157,64 @@ def check_device(spec: str) -> None:
         raise PreflightError(f"parameters.device: {exc}") from None
 
 
+# Blocks whose training runs under DDP besides the generative families (whose
+# model class says so: `GenerativeModel.distributed`). The others train
+# full-batch on one graph (gnn), run Optuna trials (gnn_tuning: every rank
+# would run its own study), or step several optimizers themselves.
+DDP_BLOCKS = {"evaluator"}
+
+
+def _ddp_problem(block: str) -> str | None:
+    """Why `block`'s training cannot run under DDP, or None."""
+    if block in family_names():
+        from genpipe.models.generative import load_family
+
+        model = load_family(block)
+        if not model.trainable:
+            return (f"{block} is fitted in closed form or by EM, not by the training "
+                    "engine, so DDP does not apply")
+        if not model.distributed:
+            return (f"{block} steps its optimizers itself (manual optimization), "
+                    "which the engine does not run under DDP")
+        return None
+    if block in DDP_BLOCKS:
+        return None
+    return (f"{block}'s training does not run under DDP (it does for the evaluator "
+            "and the generative families trained by one optimizer)")
+
+
+def check_ddp(params: dict, blocks: set[str]) -> None:
+    """Raises `PreflightError` naming the first `trainer` key of `blocks` that
+    asks for DDP (`devices` or `num_nodes` > 1) where it cannot run."""
+    from genpipe.training.device import DeviceUnavailableError, resolve_device
+
+    for block in sorted(blocks):
+        settings = params.get(block)
+        for key, trainer in sorted(settings.items() if isinstance(settings, dict)
+                                   else ()):
+            if not (key.endswith("trainer") and isinstance(trainer, dict)):
+                continue
+            devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
+            if devices * nodes == 1:
+                continue
+            knob = "devices" if devices > 1 else "num_nodes"
+            name = f"parameters.{block}.{key}.{knob}"
+            problem = _ddp_problem(block)
+            if problem:
+                raise PreflightError(f"{name}: {problem}; set devices and num_nodes "
+                                     "to 1")
+            try:
+                resolve_device(str(params.get("device", "auto")), devices)
+            except (DeviceUnavailableError, ValueError) as exc:
+                raise PreflightError(f"{name}: {exc}") from None
+
+
+def _blocks(pipeline: Any) -> set[str]:
+    """The top-level parameter blocks the pipeline's nodes read."""
+    return {name[len("params:"):].split(".")[0] for name in pipeline.inputs()
+            if name.startswith("params:")}
+
+
 def _uses(pipeline: Any, parameter: str) -> bool:
     suffix = f":{parameter}"
     return any(name.startswith("params:") and name.endswith(suffix)
@@ -193,6 +255,7 @@ class PreflightHooks:
             validate_models(params, families)
         if _uses(pipeline, "device") and "device" in params:
             check_device(str(params["device"]))
+        check_ddp(params, _blocks(pipeline))
         missing = missing_inputs(pipeline, catalog, self._project_path / DVC_FILE,
                                  run_params.get("env"))
         if missing:
@@ -200,8 +263,9 @@ class PreflightHooks:
                 f"{len(missing)} input(s) of this run do not exist (nothing ran; "
                 "`dvc pull` restores DVC-tracked ones): " + "; ".join(missing))
         self._release()
-        self._locks = lock_outputs(output_files(pipeline, catalog),
-                                   self._project_path / LOCK_DIR)
+        if replica_rank() is None:  # a DDP replica writes no file
+            self._locks = lock_outputs(output_files(pipeline, catalog),
+                                       self._project_path / LOCK_DIR)
 
     @hook_impl
     def after_pipeline_run(self) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from genpipe.hooks import MLFLOW_PREDICT_HINT, GenpipeHooks
+from genpipe.distributed import replica_rank
+from genpipe.hooks import MLFLOW_PREDICT_HINT, GenpipeHooks, ReplicaHooks
 from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
 from genpipe.tracking import FamilyRunOpener, FamilyRuns
 
@@ -25,8 +26,13 @@ def _project_root() -> str:
 _FAMILY_RUNS = FamilyRuns()
 # One MLflow child run per model namespace (genpipe.tracking): the opener's
 # `before_node_run` must run after kedro-mlflow's, the closer's before it.
+# ReplicaHooks last: its `tryfirst` `before_pipeline_run` then runs before
+# PreflightHooks' (pluggy calls the later-registered first), so a DDP replica's
+# outputs are in memory before the preflight locks output files.
 HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks(), _FAMILY_RUNS,
-         FamilyRunOpener(_FAMILY_RUNS))
+         FamilyRunOpener(_FAMILY_RUNS), ReplicaHooks())
+# A DDP replica (`genpipe.distributed`) opens no MLflow run: rank 0 logs.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow") if replica_rank() else ()
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -54,9 +54,14 @@ def test_malformed_spec(spec):
         torch_device(spec)
 
 
-def test_several_devices_need_cuda():
-    with pytest.raises(ValueError, match="needs CUDA"):
-        resolve_device("cpu", devices=2)
+def test_several_cpu_devices_are_processes():
+    assert resolve_device("cpu", devices=2) == ("cpu", 2)
+
+
+def test_several_mps_devices_are_refused(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    with pytest.raises(DeviceUnavailableError, match="devices=2 on mps"):
+        resolve_device("mps", devices=2)
 
 
 @pytest.mark.gpu

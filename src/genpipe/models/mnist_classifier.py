@@ -65,9 +65,12 @@ class MnistClassifier(L.LightningModule):
         loss = F.cross_entropy(logits, y)
         acc = (logits.argmax(1) == y).float().mean()
         on_step = stage == "train"
+        # sync_dist: under DDP the mean over every rank's shard (no-op in one
+        # process).
         self.log(f"{stage}_loss", loss, on_step=on_step, on_epoch=True,
-                 prog_bar=True)
-        self.log(f"{stage}_acc", acc, on_step=on_step, on_epoch=True, prog_bar=True)
+                 prog_bar=True, sync_dist=True)
+        self.log(f"{stage}_acc", acc, on_step=on_step, on_epoch=True, prog_bar=True,
+                 sync_dist=True)
         return loss
 
     def training_step(self, batch, batch_idx):

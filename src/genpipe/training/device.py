@@ -54,8 +54,8 @@ def resolve_device(spec: str, devices: int = 1) -> tuple[str, list[int] | int]:
 
     Args:
         spec: The `device` parameter.
-        devices: How many devices per node (DDP when > 1; CUDA only). With
-            `cuda:N` the run uses devices N .. N+devices-1.
+        devices: How many devices per node (DDP when > 1): GPUs, or processes
+            on a CPU. With `cuda:N` the run uses devices N .. N+devices-1.
     """
     device = torch_device(spec)
     if device.type == "cuda":
@@ -65,6 +65,8 @@ def resolve_device(spec: str, devices: int = 1) -> tuple[str, list[int] | int]:
                 f"{devices} CUDA device(s) from {first} asked for, "
                 f"{torch.cuda.device_count()} present")
         return "gpu", list(range(first, first + devices))
-    if devices != 1:
-        raise ValueError(f"devices={devices} needs CUDA; {device.type} trains on one")
-    return device.type, 1
+    if devices != 1 and device.type != "cpu":
+        raise DeviceUnavailableError(
+            f"devices={devices} on {device.type}: one {device.type} device trains one "
+            "process; use device cpu (one process per device) or cuda")
+    return device.type, devices

@@ -9,7 +9,11 @@ What it adds to a bare `lightning.Trainer`:
 * checkpoints every epoch, written atomically, carrying every RNG state, so a
   killed run resumed from `last.ckpt` ends with bitwise-identical weights on CPU;
 * a non-finite loss stops training with an error naming the family, epoch and
-  step, keeping the last good checkpoint.
+  step, keeping the last good checkpoint;
+* DDP over processes and nodes (`devices`, `num_nodes`: `genpipe.training.ddp`):
+  every rank runs this same `fit`; rank 0 logs and writes the checkpoints, the
+  others (replicas) only train, and a lost rank fails the run with an error
+  naming it, the last checkpoint kept for the re-run to resume from.
 """
 
 from __future__ import annotations
@@ -35,7 +39,20 @@ from mlflow.entities import Metric
 from pydantic import BaseModel
 
 from genpipe.config import ParameterError, TrainerConfig
-from genpipe.io import atomic_write_bytes, exclusive_lock, load_tensors
+from genpipe.distributed import replica_rank
+from genpipe.io import (
+    RefusedFileError,
+    atomic_write_bytes,
+    exclusive_lock,
+    load_tensors,
+)
+from genpipe.training.ddp import (
+    RankAgreement,
+    ddp_strategy,
+    end_process_group,
+    is_lost_peer,
+    rank_lost,
+)
 from genpipe.training.device import resolve_device
 from genpipe.training.seed import rng_state, set_rng_state
 
@@ -316,8 +333,24 @@ def fit(
             f"parameters.{family}.trainer.gradient_clip_val: {family} steps its "
             "optimizers itself (manual optimization), where Lightning does not "
             "clip gradients; remove it")
+    if config.devices * config.num_nodes > 1 and not module.automatic_optimization:
+        raise ParameterError(
+            f"parameters.{family}.trainer.devices: {family} steps its optimizers "
+            "itself (manual optimization), which the engine does not run under "
+            "DDP; set devices and num_nodes to 1")
     accelerator, devices = resolve_device(device, config.devices)
     directory = checkpoint_folder(config.checkpoint_dir, run_fingerprint)
+    if replica_rank():
+        # A DDP replica: rank 0 holds the lock and owns the folder; a replica
+        # reads the same `last.ckpt` and so decides as rank 0 did (checked by
+        # `RankAgreement`), and writes nothing.
+        try:
+            ckpt_path = _resume_path(directory, run_fingerprint, config.max_epochs) \
+                if config.resume else None
+        except (OSError, RefusedFileError):  # removed by rank 0: not resumed
+            ckpt_path = None
+        return _fit(module, datamodule, config, accelerator, devices, directory,
+                    ckpt_path, family, run_fingerprint, callbacks, log_to_mlflow)
     # Beside the folder, not in it: the folder may be deleted under the lock.
     with exclusive_lock(directory.with_name(f"{directory.name}.lock"),
                         f"{family}'s checkpoint folder {directory}"):
@@ -337,11 +370,23 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
     logging_run = run.info.run_id if run and log_to_mlflow else None
     if ckpt_path is not None and logging_run:
         continue_history(ckpt_path, logging_run)
+    distributed = config.devices * config.num_nodes > 1
+    agreement = RankAgreement(run_fingerprint)
+    # Under DDP only rank 0 writes (Lightning), but every rank needs the
+    # callback (it synchronises the ranks). A replica's one-process training
+    # (a family without DDP in a run with DDP) must write nothing at all.
+    checkpoints = [ModelCheckpoint(
+        # Saved at the end of the training epoch, after every other
+        # callback's `on_train_epoch_end` (MetricHistory's row included).
+        dirpath=directory, filename="{epoch:03d}", save_last=True, save_top_k=1,
+        enable_version_counter=False, every_n_epochs=config.checkpoint_every_n_epochs,
+        save_on_train_epoch_end=True)] if distributed or not replica_rank() else []
     trainer = L.Trainer(
         accelerator=accelerator,
         devices=devices,
         num_nodes=config.num_nodes,
-        strategy=config.strategy,
+        strategy=ddp_strategy(accelerator, config.ddp_timeout_s) if distributed
+        else config.strategy,
         precision=config.precision,
         max_epochs=config.max_epochs,
         # Exact on CPU; CUDA ops without a deterministic kernel only warn.
@@ -349,17 +394,14 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
         if config.deterministic else False,
         logger=ActiveRunLogger(logging_run) if logging_run else False,
         callbacks=[
-            # Saved at the end of the training epoch, after every other
-            # callback's `on_train_epoch_end` (MetricHistory's row included).
-            ModelCheckpoint(dirpath=directory, filename="{epoch:03d}", save_last=True,
-                            save_top_k=1, enable_version_counter=False,
-                            every_n_epochs=config.checkpoint_every_n_epochs,
-                            save_on_train_epoch_end=True),
+            *checkpoints,
             RunStateCallback(run_fingerprint, logging_run),
             FiniteLossCallback(family, directory),
+            agreement,
             *callbacks,
         ],
         plugins=[AtomicCheckpointIO()],
+        enable_checkpointing=bool(checkpoints),
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,
         log_every_n_steps=config.log_every_n_steps,
@@ -370,5 +412,16 @@ def _fit(module: L.LightningModule, datamodule: L.LightningDataModule,
         use_distributed_sampler=False,  # our samplers shard themselves
         default_root_dir=directory,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except Exception as error:
+        if distributed and is_lost_peer(error):
+            raise rank_lost(error, family, trainer, agreement.roster,
+                            directory / LAST) from error
+        raise
+    finally:
+        if distributed:
+            # Each DDP training meets afresh (a later one-process training
+            # must not reduce over a group that outlived its own).
+            end_process_group()
     return trainer

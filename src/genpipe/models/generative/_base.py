@@ -45,6 +45,9 @@ class GenerativeModel(L.LightningModule):
       as `<family>/<family>_<name>.png`;
     * `trainable`: False for models fitted in closed form or by EM in
       `after_fit` (PPCA, Gaussian mixtures): no gradient loop runs;
+    * `distributed`: trains under DDP (`trainer.devices`/`num_nodes` > 1);
+      False where the model steps its optimizers itself (the GANs' manual
+      optimization), which the engine does not run under DDP;
     * `curves`: the training terms drawn in the curves plot (at most three;
       empty: `loss` and the first two others), e.g. a GAN's `d_loss`, `g_loss`;
     * `first_stage`: the family whose trained model this one is built on (a
@@ -68,6 +71,7 @@ class GenerativeModel(L.LightningModule):
     samplers: ClassVar[tuple[str, ...]] = ()
     figures: ClassVar[tuple[str, ...]] = ()
     trainable: ClassVar[bool] = True
+    distributed: ClassVar[bool] = True
     curves: ClassVar[tuple[str, ...]] = ()
     first_stage: ClassVar[str | None] = None
     sweep: ClassVar[dict[str, float]] = {}
@@ -150,8 +154,10 @@ class GenerativeModel(L.LightningModule):
     def _log_terms(self, terms: dict[str, torch.Tensor], stage: str) -> None:
         on_step = stage == "train"
         for name, value in terms.items():
+            # sync_dist: under DDP an epoch's value is the mean over every
+            # rank's shard, as in one process (a no-op in one process).
             self.log(f"{stage}_{name}", value, on_step=on_step, on_epoch=True,
-                     prog_bar=name == "loss")
+                     prog_bar=name == "loss", sync_dist=True)
 
     def training_step(self, batch, batch_idx):
         terms = self.loss(*batch)

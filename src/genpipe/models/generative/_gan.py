@@ -212,6 +212,7 @@ class AdversarialModel(GenerativeModel):
     reconstructs = False
     group = "adversarial"
     samples = True
+    distributed = False  # manual optimization
     curves = ("d_loss", "g_loss")
     conditional: ClassVar[bool] = False
     norm: ClassVar[str] = "batch"
