@@ -34,7 +34,8 @@ def _env(mirror: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in (*RANK_VARIABLES, "MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE",
                         "MLFLOW_TRACKING_URI")}  # the project's mlflow.yml decides
-    return env | {"GENPIPE_DATA_MIRROR": str(mirror)} | extra
+    # COLUMNS: rich wraps log lines at 80 columns, splitting dataset names.
+    return env | {"GENPIPE_DATA_MIRROR": str(mirror), "COLUMNS": "400"} | extra
 
 
 def _kedro(project: Path, mirror: Path, *args: str, **env: str) -> subprocess.Popen:
@@ -113,11 +114,11 @@ def test_ddp_on_two_processes_is_one_run_that_matches_one_process(
     output = _finish(_kedro(project, mirror_root, "--pipelines", "evaluator",
                             "--params", f"evaluator.trainer.devices=2,{DDP}",
                             MASTER_PORT=_free_port()))
-    assert "DDP replica (LOCAL_RANK=1)" in output
-    # Both ranks ran both nodes; rank 0 alone wrote the model file.
+    # Both ranks ran the node; the replica kept its outputs in memory (Kedro
+    # logs loads, not saves: the replica's own line says what it did).
     flat = " ".join(output.split())
-    assert flat.count("Saving data to evaluator_model (MlflowArtifactDataset)") == 1
-    assert flat.count("Saving data to evaluator_model (MemoryDataset)") == 1
+    assert "DDP replica (LOCAL_RANK=1): kedro-mlflow off, the 3 outputs of this " \
+        "run kept in memory" in flat
     metrics = _outcome(project)
     assert abs(metrics["test_acc"] - one_process["test_acc"]) <= ACCURACY_TOLERANCE
 
