@@ -64,3 +64,12 @@ def postgres_database(postgres, request) -> str:
 
     name = re.sub(r"\W", "_", request.node.name.lower())[:50]
     return postgres.create_database(f"{name}_{os.getpid()}")
+
+
+@pytest.fixture(scope="session")
+def cora_ingested(tmp_path_factory, mirror_root) -> Path:
+    """A project copy that ingested the `ci` Cora graph with `kedro run`;
+    tests/helpers/workers.cora_project copies it into other project copies."""
+    from tests.helpers.workers import cora_project
+
+    return cora_project(tmp_path_factory.mktemp("cora") / "genpipe", mirror_root)

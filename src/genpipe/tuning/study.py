@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Literal
 import mlflow
 import numpy as np
 import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -41,8 +43,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
