@@ -18,7 +18,13 @@ import pytest
 import sqlalchemy
 
 from tests.helpers.postgres import free_port
-from tests.helpers.workers import cora_project, finish, kedro_run, worker_env
+from tests.helpers.workers import (
+    cora_project,
+    finish,
+    kedro_run,
+    killed_on_exit,
+    worker_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -106,8 +112,9 @@ def test_a_run_logged_to_a_postgresql_server_matches_the_embedded_store(
             kedro_run(remote, worker_env(remote, mirror_root,
                                          MLFLOW_TRACKING_URI=url),
                       "--pipelines", "gnn_tuning")]
-    for run in runs:
-        finish(run)
+    with killed_on_exit(*runs):
+        for run in runs:
+            finish(run)
 
     assert not (remote / "mlflow.db").exists()  # nothing went to the default
     assert not (remote / "mlruns").exists()

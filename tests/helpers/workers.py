@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers.project import copy_project
@@ -35,11 +38,37 @@ def kedro_run(project: Path, env: dict[str, str], *args: str,
                             start_new_session=True, **popen)
 
 
-def finish(process: subprocess.Popen, timeout: float = 600) -> str:
-    """Waits for `process`; its output. Fails the test if it failed."""
-    output, _ = process.communicate(timeout=timeout)
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILLs `process` and its process group, if still running; reaps it."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.communicate()
+
+
+def finish(process: subprocess.Popen, timeout: float = 900) -> str:
+    """Waits for `process`; its output. Fails the test if it failed or ran
+    past `timeout` (then it is killed)."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(process)
+        raise
     assert process.returncode == 0, output[-4000:]
     return output
+
+
+@contextmanager
+def killed_on_exit(*processes: subprocess.Popen) -> Iterator[None]:
+    """Kills whichever of `processes` still runs when the block ends (a
+    failed assertion must not leave workers behind)."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            kill(process)
 
 
 def cora_project(destination: Path, mirror_root: Path,

@@ -6,8 +6,6 @@ heartbeat and run again by the next worker."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -15,10 +13,17 @@ import mlflow
 import optuna
 import pandas as pd
 import pytest
-from optuna.storages import RetryFailedTrialCallback
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from tests.helpers.workers import cora_project, finish, kedro_run, worker_env
+from tests.helpers.workers import (
+    cora_project,
+    finish,
+    kedro_run,
+    kill,
+    killed_on_exit,
+    worker_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +64,9 @@ def test_two_workers_share_one_study_without_losing_or_repeating_trials(
     workers = [kedro_run(p, worker_env(p, mirror_root),
                          *_worker_args(postgres_database, "shared"))
                for p in projects]
-    for worker in workers:
-        finish(worker)
+    with killed_on_exit(*workers):
+        for worker in workers:
+            finish(worker)
 
     study = optuna.load_study(study_name="shared", storage=postgres_database)
     trials = study.get_trials()
@@ -121,8 +127,7 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
             time.sleep(0.2)
         time.sleep(2 * HEARTBEAT_S)  # its heartbeat is recorded
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.communicate()
+        kill(worker)  # SIGKILL, as a lost machine would
     [orphan] = running
     assert _running(postgres_database, "killed") == [orphan]  # left RUNNING
     time.sleep(GRACE_S + HEARTBEAT_S)  # its heartbeat is now stale
@@ -132,8 +137,8 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
     study = optuna.load_study(study_name="killed", storage=postgres_database)
     trials = study.get_trials()
     assert study.trials[orphan.number].state == TrialState.FAIL
-    retries = [t for t in trials
-               if RetryFailedTrialCallback.retried_trial_number(t) == orphan.number]
+    retried = RetryHeartbeatStaleTrialCallback.retried_trial_number
+    retries = [t for t in trials if retried(t) == orphan.number]
     assert len(retries) == 1, output[-4000:]
     assert retries[0].params == orphan.params and retries[0].state in FINISHED
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))

@@ -17,8 +17,8 @@ MLflow run, records each trial as a child run of it.
 Several workers (processes, machines) may run one study at once when its
 storage is a database server (`postgresql://...`): each worker draws its
 trials from the shared storage, a heartbeat marks a dead worker's trial FAIL
-and `RetryFailedTrialCallback` queues its parameters again for the next worker
-(docs/tracking.md, "Optuna and MLflow on PostgreSQL").
+and `RetryHeartbeatStaleTrialCallback` queues its parameters again for the
+next worker (docs/tracking.md, "Shared stores").
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import mlflow
 import numpy as np
 import optuna
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -220,16 +220,16 @@ def make_storage(config: TuningConfig, default_path: str | Path) -> RDBStorage:
         other process can share it).
     """
     url = storage_url(config.storage, default_path)
-    kwargs = {}
-    if config.heartbeat_interval_s and make_url(url).database not in (
-            None, "", ":memory:"):
-        kwargs = {"heartbeat_interval": config.heartbeat_interval_s,
-                  "grace_period": config.grace_period_s,
-                  "failed_trial_callback": RetryFailedTrialCallback(
-                      max_retry=config.max_retry)}
     with warnings.catch_warnings():  # heartbeat and retry are "experimental"
         warnings.simplefilter("ignore", ExperimentalWarning)
-        return RDBStorage(url, **kwargs)
+        if not config.heartbeat_interval_s or make_url(url).database in (
+                None, "", ":memory:"):
+            return RDBStorage(url)
+        return RDBStorage(
+            url, heartbeat_interval=config.heartbeat_interval_s,
+            grace_period=config.grace_period_s,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                max_retry=config.max_retry))
 
 
 class TrialSeededTPESampler(optuna.samplers.TPESampler):
