@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tests.helpers.project import copy_project
@@ -41,10 +41,8 @@ def kedro_run(project: Path, env: dict[str, str], *args: str,
 def kill(process: subprocess.Popen) -> None:
     """SIGKILLs `process` and its process group, if still running; reaps it."""
     if process.poll() is None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.communicate()
 
 
