@@ -29,8 +29,10 @@ from tests.helpers.workers import (
 pytestmark = pytest.mark.slow
 
 MLFLOW = Path(sys.executable).with_name("mlflow")
-# Tags whose values differ between two runs of the same thing.
-VOLATILE_TAGS = ("mlflow.runName",)
+# kedro-mlflow's tags that differ between two runs of the same thing: the
+# session's timestamp and the project copy's folder.
+VOLATILE_TAGS = ("run_id", "project_path")
+QUICK = "gnn_tuning.seeds_per_trial=1,gnn_tuning.trainer.max_epochs=5"
 
 
 @pytest.fixture
@@ -107,11 +109,10 @@ def test_a_run_logged_to_a_postgresql_server_matches_the_embedded_store(
     url, served = mlflow_server
     embedded, remote = (cora_project(tmp_path / name, mirror_root, cora_ingested)
                         for name in ("embedded", "remote"))
-    runs = [kedro_run(embedded, worker_env(embedded, mirror_root),
-                      "--pipelines", "gnn_tuning"),
+    args = ("--pipelines", "gnn_tuning", "--params", QUICK)
+    runs = [kedro_run(embedded, worker_env(embedded, mirror_root), *args),
             kedro_run(remote, worker_env(remote, mirror_root,
-                                         MLFLOW_TRACKING_URI=url),
-                      "--pipelines", "gnn_tuning")]
+                                         MLFLOW_TRACKING_URI=url), *args)]
     with killed_on_exit(*runs):
         for run in runs:
             finish(run)
