@@ -23,12 +23,12 @@ AUTOML_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions
   $(HOME)/.pyenv/versions/3.9.18/bin/python) python3.9)
 export GENPIPE_AUTOSKLEARN_PYTHON ?= $(CURDIR)/$(AUTOML_VENV)/bin/python
 
-.PHONY: help install automl-env run test test-fast repro pull mlflow-ui viz lint bench \
-  lock clean results-doc
+.PHONY: help install automl-env postgres run test test-fast repro pull mlflow-ui viz \
+  optuna-dashboard lint bench lock clean results-doc
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
-	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}'
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 install: $(STAMP) ## Create .venv and install genpipe (torch first; idempotent)
 
@@ -63,10 +63,32 @@ $(AUTOML_STAMP): $(AUTOML_CONSTRAINTS)
 	$(AUTOML_VENV)/bin/python -c "import autosklearn; print('auto-sklearn', autosklearn.__version__)"
 	@touch $@
 
+# The tests of shared Optuna studies and of an MLflow server start a throw-away
+# PostgreSQL server (tests/helpers/postgres.py); Debian's package is installed
+# with apt when missing, without its default cluster (the tests make their own).
+PG_INITDB = $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) \
+  $(shell command -v initdb 2>/dev/null))
+postgres: ## Install PostgreSQL (apt) for the shared Optuna / MLflow store tests
+	@test -n "$(PG_INITDB)" || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    (apt-get update -qq && apt-get install -y -qq postgresql-common && \
+	     sed -i 's/^#*\s*create_main_cluster.*/create_main_cluster = false/' \
+	       /etc/postgresql-common/createcluster.conf && \
+	     apt-get install -y -qq postgresql) >/dev/null; \
+	  else echo "postgres: PostgreSQL is missing; install it (apt-get install" \
+	    "postgresql, brew install postgresql) and run make postgres again" >&2; \
+	    exit 1; fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || command -v initdb
+
 run: install automl-env ## Ingest all datasets and train everything: `kedro run` (base env)
 	$(BIN)/kedro run
 
+# Without PostgreSQL (and no root to install it) its tests skip, saying why;
+# under CI (CI=true) they fail instead.
 test: install automl-env ## Run the test suite (unit + `ci`-env pipeline runs)
+	@$(MAKE) --no-print-directory postgres || echo "test: PostgreSQL is missing;" \
+	  "the tests of shared Optuna / MLflow stores will skip" >&2
 	$(BIN)/pytest
 
 test-fast: install ## Unit tests only (skips end-to-end pipeline runs)
@@ -102,6 +124,13 @@ VIZ_PIPELINE ?= vae
 VIZ_PORT ?= 4141
 viz: install ## Kedro-Viz on http://127.0.0.1:4141, one pipeline (VIZ_PIPELINE=vae)
 	$(BIN)/kedro viz run --host 127.0.0.1 --port $(VIZ_PORT) --pipeline $(VIZ_PIPELINE)
+
+# Any study storage: the embedded SQLite file by default, or a shared server,
+# e.g. OPTUNA_STORAGE=postgresql://user@host:5432/optuna (docs/tracking.md).
+OPTUNA_STORAGE ?= sqlite:///$(CURDIR)/data/07_model_output/optuna.db
+OPTUNA_PORT ?= 8080
+optuna-dashboard: install ## Optuna Dashboard on http://127.0.0.1:8080 (OPTUNA_STORAGE=url)
+	$(BIN)/optuna-dashboard --host 127.0.0.1 --port $(OPTUNA_PORT) "$(OPTUNA_STORAGE)"
 
 ENV ?= base
 REPORT := $(if $(filter base,$(ENV)),data,data/$(ENV))/08_reporting/report

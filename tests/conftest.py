@@ -37,3 +37,39 @@ def mirror_root() -> Path:
         pytest.fail(f"dataset mirror not found at {root} (needs mnist/ and cora/); "
                     "set GENPIPE_DATA_MIRROR to the folder holding them")
     return root.resolve()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server on 127.0.0.1 (tests/helpers/postgres.py),
+    one per test session, stopped and deleted afterwards. Where PostgreSQL is
+    not installed the tests that need it skip, except under CI (CI=true),
+    whose `make test` installs it: there it is a failure."""
+    from tests.helpers.postgres import PostgresUnavailable, running_postgres
+
+    try:
+        with running_postgres() as server:
+            yield server
+    except PostgresUnavailable as error:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+
+
+@pytest.fixture
+def postgres_database(postgres, request) -> str:
+    """A fresh database of the session's PostgreSQL server, named after the
+    test; its SQLAlchemy URL."""
+    import re
+
+    name = re.sub(r"\W", "_", request.node.name.lower())[:50]
+    return postgres.create_database(f"{name}_{os.getpid()}")
+
+
+@pytest.fixture(scope="session")
+def cora_ingested(tmp_path_factory, mirror_root) -> Path:
+    """A project copy that ingested the `ci` Cora graph with `kedro run`;
+    tests/helpers/workers.cora_project copies it into other project copies."""
+    from tests.helpers.workers import cora_project
+
+    return cora_project(tmp_path_factory.mktemp("cora") / "genpipe", mirror_root)

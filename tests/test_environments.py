@@ -90,3 +90,29 @@ def test_a_ci_run_changes_no_file_of_base(tmp_path, mirror_root):
     with sqlite3.connect(project / "mlflow.db") as db:  # the run names its env
         assert db.execute("select name, status from runs").fetchall() == [
             ("data_ingestion [ci]", "FINISHED")]
+
+
+def _mlflow_config(env: str) -> dict:
+    from kedro.config import OmegaConfigLoader
+
+    from genpipe.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(str(ROOT / "conf"), env=env, **{
+        k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"})
+    config = loader["mlflow"]
+    return {"uri": config["server"]["mlflow_tracking_uri"],
+            "artifacts": config["tracking"]["experiment"]["create_experiment_kwargs"]
+            ["artifact_location"]}
+
+
+@pytest.mark.parametrize("env", ["base", "ci"])
+def test_mlflow_tracking_uri_switches_the_store_in_every_env(env, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert _mlflow_config(env) == {"uri": f"sqlite:///{ROOT}/mlflow.db",
+                                   "artifacts": f"{ROOT}/mlruns"}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert _mlflow_config(env) == {"uri": "http://127.0.0.1:5000", "artifacts": None}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/runs.db")
+    assert _mlflow_config(env) == {"uri": "sqlite:////elsewhere/runs.db",
+                                   "artifacts": f"{ROOT}/mlruns"}

@@ -1,6 +1,7 @@
 """Project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
 import logging
+import os
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
@@ -23,6 +24,24 @@ def _project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
+def _mlflow_tracking_uri() -> str:
+    """$MLFLOW_TRACKING_URI (MLflow's own switch: a server, or another store),
+    else the embedded SQLite store at the project root. kedro-mlflow reads the
+    variable only when mlflow.yml names no URI, and `--env ci` never reads
+    conf/local: the variable is the one switch that works in every env."""
+    return (os.environ.get("MLFLOW_TRACKING_URI")
+            or f"sqlite:///{_project_root()}/mlflow.db")
+
+
+def _mlflow_artifact_location() -> str | None:
+    """Where a new experiment keeps its artifacts: ./mlruns beside the embedded
+    store; None (the server's choice, e.g. its --artifacts-destination) when
+    $MLFLOW_TRACKING_URI is a tracking server, so every client shares them."""
+    if os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://")):
+        return None
+    return f"{_project_root()}/mlruns"
+
+
 _FAMILY_RUNS = FamilyRuns()
 # One MLflow child run per model namespace (genpipe.tracking): the opener's
 # `before_node_run` must run after kedro-mlflow's, the closer's before it.
@@ -41,5 +60,7 @@ CONFIG_LOADER_ARGS = {
     # An environment overrides single keys, not whole top-level blocks.
     "merge_strategy": {"parameters": "soft", "catalog": "soft", "mlflow": "soft"},
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**"]},
-    "custom_resolvers": {"project_root": _project_root},
+    "custom_resolvers": {"project_root": _project_root,
+                         "mlflow_tracking_uri": _mlflow_tracking_uri,
+                         "mlflow_artifact_location": _mlflow_artifact_location},
 }

@@ -1,7 +1,10 @@
+import time
+
 import mlflow
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from genpipe.tuning import (
     SearchSpace,
@@ -11,6 +14,12 @@ from genpipe.tuning import (
     run_study,
     storage_url,
     suggest,
+)
+from genpipe.tuning.study import (
+    TrialSeededTPESampler,
+    is_server_url,
+    make_sampler,
+    make_storage,
 )
 
 # What a `parameters_<pipeline>.yml` block parses into.
@@ -157,3 +166,54 @@ def test_history_figure_leaves_matplotlibs_style_as_it_found_it(tmp_path):
     assert figure.axes[0].get_facecolor() != matplotlib.colors.to_rgba(
         before["axes.facecolor"])
     assert dict(matplotlib.rcParams) == before
+
+
+def test_a_stale_running_trial_is_failed_and_its_parameters_run_again(tmp_path):
+    # A worker that died inside trial 0: RUNNING, with a heartbeat, then silence.
+    db = tmp_path / "optuna.db"
+    settings = config(n_trials=2, heartbeat_interval_s=1, grace_period_s=1)
+    storage = make_storage(settings, db)
+    dead = optuna.create_study(storage=storage, study_name="quadratic",
+                               direction="minimize").ask()
+    dead.suggest_float("x", -5.0, 5.0)
+    dead.suggest_categorical("kind", ["a", "b", "c"])
+    storage.record_heartbeat(dead._trial_id)
+    time.sleep(2.5)  # past the grace period
+
+    study = run_study(quadratic, SPACE, settings, db)
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
+    retry = study.trials[1]
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 0
+    assert retry.params == study.trials[0].params
+
+
+def test_heartbeat_is_off_for_in_memory_sqlite_and_on_request():
+    memory = make_storage(config(storage="sqlite:///:memory:"), "unused.db")
+    assert memory.get_heartbeat_interval() is None
+    off = make_storage(config(storage="sqlite:///:memory:",
+                              heartbeat_interval_s=None), "unused.db")
+    assert off.get_heartbeat_interval() is None
+
+
+def _first_draws_of_two_workers(sampler) -> tuple[float, float]:
+    """Two workers, each with its own sampler from `sampler()`, take trials 0
+    and 1 of one study at once."""
+    storage = optuna.storages.InMemoryStorage()
+    first = optuna.create_study(storage=storage, study_name="s", sampler=sampler())
+    second = optuna.load_study(storage=storage, study_name="s", sampler=sampler())
+    trials = first.ask(), second.ask()
+    return tuple(t.suggest_float("x", -5.0, 5.0) for t in trials)
+
+
+def test_on_a_server_each_trial_draws_from_its_own_seed():
+    assert is_server_url("postgresql://u@h/db") and not is_server_url("sqlite:///a")
+    assert isinstance(make_sampler(config(), "postgresql://u@h/db"),
+                      TrialSeededTPESampler)
+    assert not isinstance(make_sampler(config(), "sqlite:///a.db"),
+                          TrialSeededTPESampler)
+    # One seed, one stream per worker: both workers draw the same point.
+    plain = _first_draws_of_two_workers(lambda: optuna.samplers.TPESampler(seed=0))
+    assert plain[0] == plain[1]
+    seeded = _first_draws_of_two_workers(lambda: TrialSeededTPESampler(seed=0))
+    assert seeded[0] != seeded[1]
+    assert seeded == _first_draws_of_two_workers(lambda: TrialSeededTPESampler(seed=0))

@@ -13,18 +13,28 @@ A search space is the dict a `parameters_<pipeline>.yml` block holds::
 trials with the median rule (Golovin et al., 2017, "Google Vizier"), stores the
 study in an RDB (SQLite beside the project by default) and, inside an active
 MLflow run, records each trial as a child run of it.
+
+Several workers (processes, machines) may run one study at once when its
+storage is a database server (`postgresql://...`): each worker draws its
+trials from the shared storage, a heartbeat marks a dead worker's trial FAIL
+and `RetryHeartbeatStaleTrialCallback` queues its parameters again for the
+next worker (docs/tracking.md, "Shared stores").
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import mlflow
+import numpy as np
 import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -140,6 +150,14 @@ class TuningConfig(BaseModel):
     direction: Literal["maximize", "minimize"] = "maximize"
     pruner: PrunerConfig = PrunerConfig()
     timeout_s: float | None = Field(None, gt=0)
+    # A running trial writes a heartbeat every `heartbeat_interval_s`; one silent
+    # for `grace_period_s` (None: twice the interval) belonged to a dead worker:
+    # the next trial to start marks it FAIL and queues its parameters again, at
+    # most `max_retry` times. None: no heartbeat (a dead worker's trial stays
+    # RUNNING for ever).
+    heartbeat_interval_s: int | None = Field(60, ge=1)
+    grace_period_s: int | None = Field(None, ge=1)
+    max_retry: int = Field(1, ge=0)
 
     @field_validator("storage")
     @classmethod
@@ -183,6 +201,81 @@ def storage_url(storage: str | None, default_path: str | Path) -> str:
             None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     return url
+
+
+def is_server_url(url: str) -> bool:
+    """True for a database server (PostgreSQL, MySQL...), False for SQLite."""
+    return make_url(url).get_backend_name() != "sqlite"
+
+
+def make_storage(config: TuningConfig, default_path: str | Path) -> RDBStorage:
+    """The study's RDB storage, with the heartbeat and retry of `config`.
+
+    Args:
+        config: The `tuning:` block (`storage`, `heartbeat_interval_s`, ...).
+        default_path: The SQLite file to use when `config.storage` is None.
+
+    Returns:
+        An `RDBStorage`; an in-memory SQLite one never has a heartbeat (no
+        other process can share it).
+    """
+    url = storage_url(config.storage, default_path)
+    with warnings.catch_warnings():  # heartbeat and retry are "experimental"
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        if not config.heartbeat_interval_s or make_url(url).database in (
+                None, "", ":memory:"):
+            return RDBStorage(url)
+        return RDBStorage(
+            url, heartbeat_interval=config.heartbeat_interval_s,
+            grace_period=config.grace_period_s,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                max_retry=config.max_retry))
+
+
+class TrialSeededTPESampler(optuna.samplers.TPESampler):
+    """TPE whose random draws for trial n are seeded by (seed, n).
+
+    Workers sharing a study with one fixed seed would all draw the same
+    start-up points; seeding each trial by its number, which the storage hands
+    out once, gives every trial its own draws whichever worker runs it. With
+    the constant liar (Optuna's recommendation for parallel TPE), trials still
+    running count as bad results, so workers spread out instead of piling up.
+    """
+
+    def __init__(self, seed: int, **kwargs) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            super().__init__(seed=seed, constant_liar=True, **kwargs)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study,
+                     trial: optuna.trial.FrozenTrial) -> None:
+        entropy = np.random.SeedSequence([self._base_seed, trial.number])
+        seed = int(entropy.generate_state(1)[0])
+        self._rng.rng.seed(seed)  # what TPE draws its candidates with
+        self._random_sampler._rng.rng.seed(seed)  # the start-up trials' draws
+        super().before_trial(study, trial)
+
+
+def make_sampler(config: TuningConfig, url: str) -> optuna.samplers.BaseSampler:
+    """TPE seeded by `config.seed`: one stream for SQLite (a run replays the
+    same trials), one per trial on a server shared by workers."""
+    if is_server_url(url):
+        return TrialSeededTPESampler(seed=config.seed)
+    return optuna.samplers.TPESampler(seed=config.seed)
+
+
+def snapshot(study: optuna.Study) -> optuna.Study:
+    """An in-memory copy of `study` as it stands now.
+
+    Other workers may add trials to a shared study at any moment; reading the
+    best trial, the trials table and the history plot from one snapshot keeps
+    a worker's outputs consistent with each other.
+    """
+    frozen = optuna.create_study(study_name=study.study_name,
+                                 directions=study.directions)
+    frozen.add_trials(study.get_trials(deepcopy=False))
+    return frozen
 
 
 def report_and_maybe_prune(trial: optuna.Trial, value: float, step: int) -> None:
@@ -239,7 +332,8 @@ def run_study(objective: Objective, space: SearchSpace, config: TuningConfig,
         metric_name: Key of the objective's value in each trial's MLflow run.
 
     Returns:
-        The study, holding every trial stored under `config.study_name`.
+        An in-memory snapshot of the study when this worker ended: every
+        trial stored under `config.study_name` by then, whichever worker ran it.
 
     Raises:
         ValueError: A stored study of that name optimises the other direction.
@@ -248,11 +342,12 @@ def run_study(objective: Objective, space: SearchSpace, config: TuningConfig,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
+    storage = make_storage(config, default_storage_path)
     study = optuna.create_study(
-        storage=storage_url(config.storage, default_storage_path),
+        storage=storage,
         study_name=config.study_name,
         direction=config.direction,
-        sampler=optuna.samplers.TPESampler(seed=config.seed),
+        sampler=make_sampler(config, storage.url),
         pruner=optuna.pruners.MedianPruner(
             n_startup_trials=config.pruner.n_startup_trials,
             n_warmup_steps=config.pruner.n_warmup_steps),
@@ -273,6 +368,7 @@ def run_study(objective: Objective, space: SearchSpace, config: TuningConfig,
 
     study.optimize(trial_objective, n_trials=config.n_trials,
                    timeout=config.timeout_s, show_progress_bar=True)
+    study = snapshot(study)
     completed = study.get_trials(deepcopy=False,
                                  states=[optuna.trial.TrialState.COMPLETE])
     if completed:

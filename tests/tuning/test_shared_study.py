@@ -1,0 +1,156 @@
+"""One Optuna study on PostgreSQL shared by `kedro run --pipelines gnn_tuning`
+workers (each in its own project copy, as on separate machines): trials are
+shared, none lost or run twice, and a killed worker's trial is failed by the
+heartbeat and run again by the next worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import mlflow
+import optuna
+import pandas as pd
+import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from tests.helpers.workers import (
+    cora_project,
+    finish,
+    kedro_run,
+    kill,
+    killed_on_exit,
+    worker_env,
+)
+
+pytestmark = pytest.mark.slow
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+HEARTBEAT_S, GRACE_S = 1, 3
+CI_TRIALS = 3  # conf/ci/parameters.yml: gnn_tuning.study.n_trials
+# Trials cheaper than ci's (what is tested is the sharing, not the tuning).
+QUICK = ("gnn_tuning.seeds_per_trial=1", "gnn_tuning.trainer.max_epochs=5")
+
+
+def _worker_args(url: str, study: str, *more: str) -> list[str]:
+    params = [f"gnn_tuning.study.storage={url}", f"gnn_tuning.study.study_name={study}",
+              f"gnn_tuning.study.heartbeat_interval_s={HEARTBEAT_S}",
+              f"gnn_tuning.study.grace_period_s={GRACE_S}", *QUICK, *more]
+    return ["--pipelines", "gnn_tuning", "--params", ",".join(params)]
+
+
+def _report(project: Path) -> tuple[set[int], dict, dict, pd.DataFrame]:
+    """What one worker recorded: the trial numbers it ran (its MLflow child
+    runs), its summary metrics, its best parameters and its trials table."""
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    ran = {int(r.data.tags["optuna.trial"]) for r in runs
+           if "optuna.trial" in r.data.tags}
+    [summary] = [r.data.metrics for r in runs if "best_val_acc" in r.data.metrics]
+    output = project / "data/ci/07_model_output"
+    best = json.loads((output / "gnn_tuning_best_params.json").read_text())
+    return ran, summary, best, pd.read_csv(output / "gnn_tuning_trials.csv")
+
+
+def _best_of(table: pd.DataFrame) -> pd.Series:
+    complete = table[table["state"] == "COMPLETE"]
+    return complete.loc[complete["value"].idxmax()]
+
+
+def test_two_workers_share_one_study_without_losing_or_repeating_trials(
+        tmp_path, mirror_root, cora_ingested, postgres_database):
+    projects = [cora_project(tmp_path / f"worker{i}", mirror_root, cora_ingested)
+                for i in range(2)]
+    workers = [kedro_run(p, worker_env(p, mirror_root),
+                         *_worker_args(postgres_database, "shared"))
+               for p in projects]
+    with killed_on_exit(*workers):
+        for worker in workers:
+            finish(worker)
+
+    study = optuna.load_study(study_name="shared", storage=postgres_database)
+    trials = study.get_trials()
+    assert sorted(t.number for t in trials) == list(range(2 * CI_TRIALS))
+    assert all(t.state in FINISHED for t in trials), [t.state for t in trials]
+    drawn = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(drawn)) == len(drawn), drawn  # no two workers drew alike
+
+    reports = [_report(p) for p in projects]
+    ran = [report[0] for report in reports]
+    assert [len(r) for r in ran] == [CI_TRIALS, CI_TRIALS]
+    assert ran[0] | ran[1] == set(range(2 * CI_TRIALS)) and not ran[0] & ran[1]
+
+    stored = {t.number: t for t in trials}
+    for _, summary, best, table in reports:
+        # Each worker reports from one snapshot of the shared study, taken when
+        # it ended: the trials it saw agree with the study, and its best is
+        # the best of them, whichever worker ran it.
+        for row in table.itertuples():
+            if row.state in ("COMPLETE", "PRUNED"):
+                assert stored[row.number].state.name == row.state
+            if row.state == "COMPLETE":
+                assert stored[row.number].value == pytest.approx(row.value)
+        top = _best_of(table)
+        assert summary["best_val_acc"] == pytest.approx(top["value"])
+        assert summary["trials"] == len(table)
+        assert best.items() >= stored[int(top["number"])].params.items()
+    # The worker that ended last saw every trial of both: its best is the
+    # study's best trial, found by either worker.
+    complete_views = [r for r in reports if len(r[3]) == 2 * CI_TRIALS
+                      and r[3]["state"].isin(["COMPLETE", "PRUNED"]).all()]
+    assert complete_views
+    for _, summary, best, _ in complete_views:
+        assert summary["best_val_acc"] == pytest.approx(study.best_value)
+        assert best.items() >= study.best_params.items()
+    finder = next(i for i, r in enumerate(ran) if study.best_trial.number in r)
+    assert finder in (0, 1)
+
+
+def _running(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        study = optuna.load_study(study_name=name, storage=url)
+    except KeyError:  # not created yet
+        return []
+    return study.get_trials(states=(TrialState.RUNNING,))
+
+
+def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
+        tmp_path, mirror_root, cora_ingested, postgres_database):
+    killed, follower = (cora_project(tmp_path / name, mirror_root, cora_ingested)
+                        for name in ("killed", "follower"))
+    # Long trials for the worker to kill, so that it dies inside one.
+    worker = kedro_run(killed, worker_env(killed, mirror_root), *_worker_args(
+        postgres_database, "killed", "gnn_tuning.trainer.max_epochs=2000"))
+    try:
+        while not (running := _running(postgres_database, "killed")):
+            assert worker.poll() is None, worker.communicate()[0][-4000:]
+            time.sleep(0.2)
+        time.sleep(2 * HEARTBEAT_S)  # its heartbeat is recorded
+    finally:
+        kill(worker)  # SIGKILL, as a lost machine would
+    [orphan] = running
+    left = _running(postgres_database, "killed")
+    assert [t.number for t in left] == [orphan.number]  # left RUNNING
+    time.sleep(GRACE_S + HEARTBEAT_S)  # its heartbeat is now stale
+
+    output = finish(kedro_run(follower, worker_env(follower, mirror_root),
+                              *_worker_args(postgres_database, "killed")))
+    study = optuna.load_study(study_name="killed", storage=postgres_database)
+    trials = study.get_trials()
+    assert study.trials[orphan.number].state == TrialState.FAIL
+    retried = RetryHeartbeatStaleTrialCallback.retried_trial_number
+    retries = [t for t in trials if retried(t) == orphan.number]
+    assert len(retries) == 1, output[-4000:]
+    killed_params = study.trials[orphan.number].params
+    assert killed_params and retries[0].params == killed_params
+    assert retries[0].state in FINISHED
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    # The follower ran its whole budget, the retried trial first.
+    ran, summary, best, _ = _report(follower)
+    assert len(ran) == CI_TRIALS and retries[0].number == min(ran)
+    finished = [t for t in trials if t.state in FINISHED]
+    assert len(finished) == CI_TRIALS + orphan.number  # the killed one's, then ours
+    assert summary["best_val_acc"] == pytest.approx(study.best_value)
+    assert best.items() >= study.best_params.items()
