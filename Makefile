@@ -162,6 +162,7 @@ bench: install ## Print the benchmark tables (benchmarks/; needs `make repro` ou
 	$(BIN)/python benchmarks/bench_rl.py
 	$(BIN)/python benchmarks/bench_likelihood.py
 	$(BIN)/python benchmarks/bench_sampling.py
+	$(BIN)/python benchmarks/bench_training.py --threads 1
 
 lock: ## Re-pin constraints.txt from the current .venv
 	$(BIN)/python -m pip freeze --exclude-editable | \

@@ -71,6 +71,11 @@ class TrainerConfig(Strict):
     checkpoint_every_n_epochs: int = Field(1, ge=1)
     progress_bar: bool = True
     deterministic: bool = True
+    # Speed knobs, off by default (docs/benchmarks.md measures them per family):
+    # conv weights in NHWC order, and each network compiled by torch.compile
+    # (inductor; needs a C++ compiler). Strict booleans: "yes" is an error.
+    channels_last: bool = Field(False, strict=True)
+    compile: bool = Field(False, strict=True)
     # Batches per training / validation epoch: an int counts batches, a float
     # is a fraction of the split (Lightning's `limit_*_batches`). For models too
     # slow for whole epochs on a CPU budget (PixelCNN); each epoch still draws

@@ -7,15 +7,23 @@ import numpy as np
 import pytest
 import torch
 
+from genpipe.config import ParameterError
 from genpipe.io import LockHeldError
-from genpipe.training import NonFiniteLossError, TrainerConfig
+from genpipe.training import NonFiniteLossError, TrainerConfig, fit, seed_everything
 from genpipe.training.engine import (
     AtomicCheckpointIO,
     MetricHistory,
     content_hash,
     fingerprint,
 )
-from tests.training.toy import EPOCHS, toy_checkpoints, train
+from tests.training.toy import (
+    EPOCHS,
+    SEED,
+    Toy,
+    toy_checkpoints,
+    toy_data,
+    train,
+)
 
 TOY = Path(__file__).with_name("toy.py")
 
@@ -207,3 +215,65 @@ def test_a_resumed_training_continues_the_killed_runs_mlflow_history(tmp_path,
     for key in ("val_loss", "train_loss"):
         assert len(curve(runs["straight"], key)) == EPOCHS
         assert curve(resumed, key) == curve(runs["straight"], key), key
+
+
+class _Convs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(2, 4, 3)
+        self.heads = torch.nn.ModuleList([torch.nn.Linear(4, 2), torch.nn.Linear(4, 2)])
+        self.act = torch.nn.ReLU()  # no parameters: not compiled
+
+
+def test_speed_knobs_are_off_by_default_and_applied_when_asked():
+    from genpipe.training.engine import apply_speedups, networks
+
+    module = _Convs()
+    apply_speedups(module, TrainerConfig(max_epochs=1, checkpoint_dir="x"))
+    assert not module.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(n._compiled_call_impl is None for n in networks(module))
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    apply_speedups(module, TrainerConfig(max_epochs=1, checkpoint_dir="x",
+                                         channels_last=True, compile=True))
+    assert module.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert [type(n).__name__ for n in networks(module)] == ["Conv2d", "Linear",
+                                                            "Linear"]
+    assert all(n._compiled_call_impl is not None for n in networks(module))
+    # in place: same keys, same values, so checkpoints and weights are unchanged
+    assert _weights_equal(before, module.state_dict())
+
+
+def test_fit_applies_the_speed_knobs(tmp_path, monkeypatch):
+    import genpipe.training.engine as engine
+
+    seen = []
+    monkeypatch.setattr(engine, "apply_speedups",
+                        lambda module, config, family: seen.append(
+                            (config.channels_last, config.compile, family)))
+    seed_everything(SEED)
+    config = TrainerConfig(max_epochs=1, checkpoint_dir=str(tmp_path),
+                           progress_bar=False, channels_last=True)
+    fit(Toy(), toy_data(), config, device="cpu", family="toy",
+        run_fingerprint="f", log_to_mlflow=False)
+    assert seen == [(True, False, "toy")]
+
+
+@pytest.mark.parametrize("key", ["channels_last", "compile"])
+def test_an_invalid_speed_knob_fails_in_one_line(key):
+    from genpipe.config import validate
+
+    with pytest.raises(ParameterError) as error:
+        validate(TrainerConfig, {"max_epochs": 1, "checkpoint_dir": "x", key: "yes"},
+                 ("ddpm", "trainer"))
+    problems = str(error.value).splitlines()[1:]
+    assert len(problems) == 1 and f"parameters.ddpm.trainer.{key}" in problems[0]
+
+
+def test_compile_without_a_compiler_fails_naming_the_key(monkeypatch):
+    from genpipe.training.engine import apply_speedups
+
+    monkeypatch.setenv("CXX", "no-such-compiler-here")
+    config = TrainerConfig(max_epochs=1, checkpoint_dir="x", compile=True)
+    with pytest.raises(ParameterError, match=r"^parameters\.ddpm\.trainer\.compile: "
+                       r"no C\+\+ compiler 'no-such-compiler-here'"):
+        apply_speedups(_Convs(), config, "ddpm")

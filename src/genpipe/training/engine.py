@@ -14,6 +14,8 @@ What it adds to a bare `lightning.Trainer`:
   every rank runs this same `fit`; rank 0 logs and writes the checkpoints, the
   others (replicas) only train, and a lost rank fails the run with an error
   naming it, the last checkpoint kept for the re-run to resume from.
+* the speed knobs `channels_last` and `compile` (off by default) applied to the
+  module before training (`apply_speedups`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 import warnings
 from collections.abc import Sequence
@@ -299,6 +302,52 @@ def continue_history(checkpoint: Path, run_id: str) -> None:
                 killed, len(points))
 
 
+def networks(module: torch.nn.Module) -> list[torch.nn.Module]:
+    """The networks `compile` compiles: the module's children that hold
+    parameters, looking inside `ModuleList`/`ModuleDict` containers (which are
+    never called themselves).
+
+    Each is compiled in place (`nn.Module.compile`), so the state dict keeps its
+    keys; the module itself is not, since `training_step` calls its networks
+    (a generator, a U-Net, an EMA copy), not its own `forward`.
+    """
+    found = []
+    for child in module.children():
+        if isinstance(child, torch.nn.ModuleList | torch.nn.ModuleDict):
+            found += networks(child)
+        elif any(True for _ in child.parameters()):
+            found.append(child)
+    return found
+
+
+def _compiler_missing() -> str | None:
+    """Why inductor cannot build C++ kernels here, or None."""
+    compiler = os.environ.get("CXX", "g++")
+    if shutil.which(compiler) is None:
+        return f"no C++ compiler {compiler!r} on PATH (inductor builds its CPU " \
+            "kernels with one)"
+    return None
+
+
+def apply_speedups(module: torch.nn.Module, config: TrainerConfig,
+                   family: str = "model") -> None:
+    """Applies the trainer block's `channels_last` and `compile` to `module`.
+
+    Raises:
+        ParameterError: `compile` is asked for where inductor cannot work.
+    """
+    if config.channels_last:
+        # Conv weights in NHWC; activations follow the weights' format.
+        module.to(memory_format=torch.channels_last)
+    if config.compile:
+        reason = _compiler_missing()
+        if reason:
+            raise ParameterError(f"parameters.{family}.trainer.compile: {reason}; "
+                                 "set it to false or install g++")
+        for network in networks(module):
+            network.compile()
+
+
 def fit(
     module: L.LightningModule,
     datamodule: L.LightningDataModule,
@@ -339,6 +388,7 @@ def fit(
             "itself (manual optimization), which the engine does not run under "
             "DDP; set devices and num_nodes to 1")
     accelerator, devices = resolve_device(device, config.devices)
+    apply_speedups(module, config, family)
     directory = checkpoint_folder(config.checkpoint_dir, run_fingerprint)
     if replica_rank():
         # A DDP replica: rank 0 holds the lock and owns the folder; a replica
