@@ -1,5 +1,3 @@
-import io
-
 import numpy as np
 import pytest
 import torch
@@ -12,7 +10,6 @@ from genpipe.models.generative import GenerativeModel
 from genpipe.pipelines.evaluation.nodes import compute_reference_stats
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import (
-    SampleSnapshots,
     evaluate_family,
     reconstruct_family,
     train_family,
@@ -198,19 +195,6 @@ def test_closed_form_family_with_named_samplers_and_figures(tmp_path, monkeypatc
     assert not (noisy == noisy[:1]).all()
     assert outputs["pixels.noisy.sampling_metrics"].load()[
         "nfe_per_image"] == 0
-
-
-def test_snapshots_survive_a_checkpoint_round_trip():
-    shots = SampleSnapshots(n=4, seed=0)
-    shots.images = [np.full((4, 1, 28, 28), epoch, np.uint8) for epoch in range(3)]
-    restored = SampleSnapshots(n=4, seed=0)
-    # Through a file as Lightning loads checkpoints: weights_only refuses numpy.
-    buffer = io.BytesIO()
-    torch.save(shots.state_dict(), buffer)
-    buffer.seek(0)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    assert np.array_equal(restored.stacked(), shots.stacked())
-    assert SampleSnapshots(n=4, seed=0).stacked().shape == (0, 4, 1, 28, 28)
 
 
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])

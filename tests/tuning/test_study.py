@@ -3,9 +3,8 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from genpipe.tuning import (
-    SearchSpace,
-    TuningConfig,
+from genpipe.tuning.config import SearchSpace, TuningConfig
+from genpipe.tuning.study import (
     history_figure,
     report_and_maybe_prune,
     run_study,
