@@ -226,3 +226,22 @@ def test_the_schema_imports_no_heavy_libraries(module):
                             text=True, check=True, cwd=ROOT)
     loaded = result.stdout.split()
     assert not loaded, f"import {module} loads {', '.join(loaded)}"
+
+
+def test_no_test_module_imports_another_test_module():
+    """Tests share helpers through `conftest.py` and `tests/helpers/` only."""
+    offenders = [f"{edge.source} (line {edge.line}) imports {edge.target}: move "
+                 "what it shares to tests/helpers/"
+                 for path in sorted(TESTS.rglob("*.py"))
+                 for edge in imports(path, TESTS)
+                 if edge.target.rpartition(".")[2].startswith("test_")]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_every_test_folder_is_a_package():
+    """Without `__init__.py`, pytest imports a folder's modules by their bare
+    names, and two `test_config.py` in different folders collide."""
+    missing = [str(folder.relative_to(ROOT)) for folder in sorted(TESTS.rglob("*"))
+               if folder.is_dir() and folder.name != "__pycache__"
+               and any(folder.glob("*.py")) and not (folder / "__init__.py").exists()]
+    assert not missing, f"no __init__.py in {', '.join(missing)}"

@@ -15,9 +15,9 @@ from genpipe.training.engine import (
     content_hash,
     fingerprint,
 )
-from tests.training.toy import EPOCHS, toy_checkpoints, train
+from tests.helpers.toy import EPOCHS, toy_checkpoints, train
 
-TOY = Path(__file__).with_name("toy.py")
+TOY = Path(__file__).parents[1] / "helpers" / "toy.py"
 
 
 def _weights_equal(a: dict, b: dict) -> bool:
