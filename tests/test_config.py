@@ -1,29 +1,19 @@
 import copy
-from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 
 from genpipe.config import ParameterError, validate_parameters
-from genpipe.settings import CONFIG_LOADER_ARGS
-
-CONF = Path(__file__).parents[1] / "conf"
-
-
-def _params(env: str) -> dict:
-    args = {**CONFIG_LOADER_ARGS, "default_run_env": env}
-    loader = OmegaConfigLoader(str(CONF), **args)
-    return loader["parameters"]
+from tests.helpers.config import parameters
 
 
 @pytest.mark.parametrize("env", ["ci", "gpu"])
 def test_shipped_environments_are_valid(env):
-    params = validate_parameters(_params(env))
+    params = validate_parameters(parameters(env))
     assert params.seed == 42
 
 
 def test_ci_overrides_single_keys_not_whole_blocks():
-    params = validate_parameters(_params("ci"))
+    params = validate_parameters(parameters("ci"))
     assert params.evaluator.trainer.max_epochs == 3  # from conf/ci
     assert params.evaluator.model.dropout == 0.3  # kept from conf/base
     assert params.data_ingestion.breast_cancer.test_size == 0.3
@@ -31,7 +21,7 @@ def test_ci_overrides_single_keys_not_whole_blocks():
 
 @pytest.fixture
 def base() -> dict:
-    return copy.deepcopy(_params("ci"))
+    return copy.deepcopy(parameters("ci"))
 
 
 def test_unknown_key_is_named_with_its_full_path(base):
@@ -76,7 +66,7 @@ def test_shipped_family_model_blocks_are_valid(env):
     from genpipe.config import family_names
     from genpipe.models.generative import validate_models
 
-    validate_models(_params(env), list(family_names()))
+    validate_models(parameters(env), list(family_names()))
 
 
 def test_hook_checks_the_model_blocks_of_the_families_a_run_includes(base):

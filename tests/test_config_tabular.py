@@ -5,12 +5,12 @@ import copy
 import pytest
 
 from genpipe.config import ParameterError, validate_parameters
-from tests.test_config import _params
+from tests.helpers.config import parameters
 
 
 @pytest.fixture
 def params() -> dict:
-    return copy.deepcopy(_params("ci"))
+    return copy.deepcopy(parameters("ci"))
 
 
 def test_shipped_tabular_blocks_and_ci_overrides(params):

@@ -30,7 +30,7 @@ from pydantic import (
 from genpipe.bayes.config import BayesConfig  # pydantic only
 from genpipe.rl.config import RlConfig  # pydantic only: no torch/SB3
 from genpipe.theory.config import TheoryConfig  # pydantic only
-from genpipe.tuning.study import SearchSpace, TuningConfig
+from genpipe.tuning.config import SearchSpace, TuningConfig  # pydantic only
 
 DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
 

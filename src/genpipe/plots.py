@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import networkx as nx
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
@@ -106,5 +107,22 @@ def sweep_figure(values: Sequence[float], metrics: Sequence[Mapping[str, float]]
         ax.set_xlabel(setting)
         ax.grid(alpha=0.3)
     figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def sample_grid(images: torch.Tensor, rows: int, title: str) -> Figure:
+    """The first rows x rows images, tiled into one figure."""
+    n = min(rows * rows, len(images))
+    tiles = torch.zeros(rows * rows, *images.shape[2:])
+    tiles[:n] = images[:n, 0]
+    h, w = tiles.shape[1:]
+    grid = tiles.reshape(rows, rows, h, w).permute(0, 2, 1, 3)
+    grid = grid.reshape(rows * h, rows * w)
+    figure = Figure(figsize=(rows * 0.6, rows * 0.6 + 0.4))
+    axes = figure.subplots()
+    axes.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axes.set_axis_off()
+    axes.set_title(title, fontsize=9)
     figure.tight_layout()
     return figure

@@ -115,12 +115,6 @@ def test_class_histogram_and_entropy():
     assert metrics.entropy([1.0, 0.0]) == 0.0
 
 
-def test_bits_per_dim():
-    assert metrics.bits_per_dim(784 * math.log(2), 784) == pytest.approx(1.0)
-    # a density of 1 on [0, 1]^D is 8 bits/dim once the 256 bins are counted
-    assert metrics.bits_per_dim(0.0, 784, num_bins=256) == pytest.approx(8.0)
-
-
 def test_polynomial_kernel_hand_computed():
     # d = 2: k(x, y) = (x.y / 2 + 1)^3; x.y = 1*3 + 2*4 = 11 -> (6.5)^3
     x, y = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])

@@ -8,21 +8,10 @@ import numpy as np
 import torch
 from kedro.io import DataCatalog
 
-EVALUATOR = {"model": {"channels": [4, 8], "feature_dim": 16},
-             "trainer": {"max_epochs": 1, "checkpoint_dir": "unused"}}
-EVALUATION = {"protocol": {"num_samples": 60, "kid_subsets": 5,
-                           "kid_subset_size": 30, "is_split_size": 20,
-                           "fid_bootstrap": 3},
-              "batch_size": 32, "reference_size": 80, "pr_k": 3, "grid_rows": 4}
+from tests.helpers.images import EVALUATION, EVALUATOR, evaluator_weights
 
-
-def evaluator_weights() -> dict:
-    from genpipe.config import MnistClassifierConfig
-    from genpipe.models.mnist_classifier import MnistClassifier
-
-    torch.manual_seed(0)
-    return MnistClassifier(MnistClassifierConfig(channels=(4, 8), feature_dim=16)
-                           ).state_dict()
+__all__ = ["EVALUATION", "EVALUATOR", "block", "evaluator_weights", "family_catalog",
+           "first_stage_weights", "split", "template_block"]
 
 
 def split(n: int, seed: int) -> dict:
@@ -43,6 +32,15 @@ def block(checkpoint_dir: str, model: dict, **extra) -> dict:
             "snapshot_samples": 4, **extra}
 
 
+def template_block(tmp_path, model: dict, binarize: bool = False) -> dict:
+    """A family's block with a two-epoch trainer (checkpoints in `tmp_path/ckpt`)
+    and the small figure settings of the template's evaluate/reconstruct nodes."""
+    return {"model": model, "data": {"batch_size": 32, "binarize": binarize},
+            "trainer": {"max_epochs": 2, "checkpoint_dir": str(tmp_path / "ckpt"),
+                        "progress_bar": False, "log_every_n_steps": 1},
+            "latent_map_points": 40, "tsne_perplexity": 5, "reconstruction_rows": 4}
+
+
 def first_stage_weights(family: str, model: dict, seed: int = 0) -> dict:
     """The state dict of family `family` built from `model` (untrained)."""
     from genpipe.models.generative import build
@@ -52,10 +50,12 @@ def first_stage_weights(family: str, model: dict, seed: int = 0) -> dict:
 
 
 def family_catalog(blocks: dict[str, dict], sizes: tuple[int, int, int],
-                   extra: dict | None = None) -> DataCatalog:
+                   extra: dict | None = None,
+                   evaluation: dict = EVALUATION) -> DataCatalog:
     """What generative family pipelines read: bar-image splits of `sizes`
     (train, val, test), each `params:<family>` block, the evaluator, its
-    reference statistics, and `extra` datasets (e.g. `vqvae.model`)."""
+    reference statistics (always under `EVALUATION`), `evaluation` as
+    `params:evaluation`, and `extra` datasets (e.g. `vqvae.model`)."""
     from genpipe.pipelines.evaluation.nodes import compute_reference_stats
 
     weights, train = evaluator_weights(), split(sizes[0], 0)
@@ -65,7 +65,7 @@ def family_catalog(blocks: dict[str, dict], sizes: tuple[int, int, int],
         "mnist_test": split(sizes[2], 2),
         **{f"params:{family}": value for family, value in blocks.items()},
         "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
-        "params:evaluation": EVALUATION, "evaluator_model": weights,
+        "params:evaluation": evaluation, "evaluator_model": weights,
         **(extra or {}),
     }.items():
         catalog[name] = value

@@ -8,10 +8,9 @@ import torch
 from scipy.stats import multivariate_normal
 
 from genpipe.config import ParameterError
-from genpipe.evaluation.metrics import bits_per_dim
 from genpipe.models.generative import build, validate_models
 from genpipe.models.generative._autoregressive import causal_mask
-from genpipe.models.generative._dequantize import dequantize
+from genpipe.models.generative._dequantize import bits_per_dim, dequantize
 from genpipe.models.generative.gmm import full_covariances
 from genpipe.models.generative.ppca import (
     closed_form,
@@ -99,6 +98,12 @@ def _constant_head(model, bias: torch.Tensor) -> None:
     torch.nn.init.zeros_(last.weight)
     with torch.no_grad():
         last.bias.copy_(bias)
+
+
+def test_bits_per_dim():
+    assert bits_per_dim(784 * math.log(2), 784) == pytest.approx(1.0)
+    # a density of 1 on [0, 1]^D is 8 bits/dim once the 256 bins are counted
+    assert bits_per_dim(0.0, 784, num_bins=256) == pytest.approx(8.0)
 
 
 def test_bernoulli_nll_and_bits_per_dim_by_hand():

@@ -6,8 +6,7 @@ from kedro.runner import SequentialRunner
 
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import train_family
-from tests.pipelines.test_evaluation import EVALUATION
-from tests.pipelines.test_generative import _split, family_catalog
+from tests.helpers.generative import EVALUATION, family_catalog, split
 
 TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
         "progress_bar": False, "strip_images": 3, "strip_steps": 4, "test_images": 16}
@@ -39,7 +38,7 @@ def test_the_families_sample_with_named_samplers_and_do_not_reconstruct():
 
 
 def test_training_is_reproducible_with_the_ema_weights(tmp_path):
-    train, val = _split(64, 0), _split(16, 1)
+    train, val = split(64, 0), split(16, 1)
     first = train_family(train, val, _block(tmp_path, "ddpm"), 3, "cpu",
                          family="ddpm")
     again = train_family(train, val, _block(tmp_path / "again", "ddpm"), 3, "cpu",
@@ -79,7 +78,7 @@ def test_an_interrupted_run_resumes_to_bitwise_identical_weights(tmp_path,
     net, EMA weights, EMA step count and snapshots as an uninterrupted run."""
     from genpipe.models.generative.ddpm import DDPM
 
-    train, val = _split(64, 0), _split(16, 1)
+    train, val = split(64, 0), split(16, 1)
     straight = train_family(train, val, _block(tmp_path / "straight", "ddpm"), 3,
                             "cpu", family="ddpm")
 

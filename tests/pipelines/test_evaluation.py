@@ -4,27 +4,13 @@ import torch
 from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
-from genpipe.config import MnistClassifierConfig
-from genpipe.models.mnist_classifier import MnistClassifier
 from genpipe.pipelines.evaluation import create_pipeline, evaluate_samples_pipeline
 from genpipe.pipelines.evaluation.nodes import (
     compute_reference_stats,
     draw_real_samples,
     evaluate_samples,
 )
-
-EVALUATOR = {"model": {"channels": [4, 8], "feature_dim": 16},
-             "trainer": {"max_epochs": 1, "checkpoint_dir": "unused"}}
-EVALUATION = {"protocol": {"num_samples": 60, "kid_subsets": 5,
-                           "kid_subset_size": 30, "is_split_size": 20,
-                           "fid_bootstrap": 3},
-              "batch_size": 32, "reference_size": 80, "pr_k": 3, "grid_rows": 4}
-
-
-def _weights() -> dict:
-    torch.manual_seed(0)
-    return MnistClassifier(MnistClassifierConfig(channels=(4, 8), feature_dim=16)
-                           ).state_dict()
+from tests.helpers.images import EVALUATION, EVALUATOR, evaluator_weights
 
 
 def _split(n: int, seed: int) -> dict:
@@ -34,7 +20,7 @@ def _split(n: int, seed: int) -> dict:
 
 
 def test_reference_then_evaluate_samples():
-    weights = _weights()
+    weights = evaluator_weights()
     reference, binarized = compute_reference_stats(
         weights, _split(100, 0), EVALUATOR, EVALUATION, seed=0, device="cpu")
     assert reference["features"].shape == binarized["features"].shape == (80, 16)
@@ -56,7 +42,7 @@ def test_reference_then_evaluate_samples():
 
 
 def test_binarized_samples_are_also_scored_against_binarized_real_data():
-    weights = _weights()
+    weights = evaluator_weights()
     reference, binarized = compute_reference_stats(
         weights, _split(100, 0), EVALUATOR, EVALUATION, seed=0, device="cpu")
     real = draw_real_samples(_split(90, 1), EVALUATION, 0, binarized=True)
@@ -69,7 +55,7 @@ def test_binarized_samples_are_also_scored_against_binarized_real_data():
 
 
 def test_a_family_with_too_few_samples_is_refused():
-    weights = _weights()
+    weights = evaluator_weights()
     reference, binarized = compute_reference_stats(
         weights, _split(100, 0), EVALUATOR, EVALUATION, seed=0, device="cpu")
     with pytest.raises(ValueError, match="exactly 60"):
@@ -101,7 +87,8 @@ def test_namespaced_node_set_reads_and_writes_the_family_datasets():
 
 def test_evaluation_pipeline_scores_real_test_images_as_the_floor_rows():
     catalog = DataCatalog()
-    for name, value in {"evaluator_model": _weights(), "mnist_train": _split(120, 0),
+    for name, value in {"evaluator_model": evaluator_weights(),
+                        "mnist_train": _split(120, 0),
                         "mnist_test": _split(90, 1), "params:evaluator": EVALUATOR,
                         "params:evaluation": EVALUATION, "params:seed": 0,
                         "params:device": "cpu"}.items():

@@ -150,10 +150,11 @@ def test_generative_fingerprint(probe, tmp_path) -> None:
 
 
 def test_gnn_fingerprint_covers_normalisation_and_the_graph(probe, tmp_path) -> None:
+    from genpipe.models import gnn
     from genpipe.pipelines.gnn import nodes
-    from tests.models.test_gnn import two_communities
+    from tests.helpers.graphs import two_communities
 
-    seen = probe(nodes)
+    seen = probe(gnn)  # `train_gnn` trains through `genpipe.models.gnn.train_seed`
     block = {"seeds": 1, "normalize_features": False,
              "trainer": {"max_epochs": 4, "checkpoint_dir": str(tmp_path)},
              "tsne_perplexity": 5, "subgraph_nodes": 12}

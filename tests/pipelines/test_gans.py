@@ -4,7 +4,7 @@ import numpy as np
 from kedro.runner import SequentialRunner
 
 from genpipe.pipelines.generative import family_pipelines
-from tests.pipelines.test_generative import _block, family_catalog
+from tests.helpers.generative import family_catalog, template_block
 
 
 def test_gan_pipelines_sample_and_do_not_reconstruct():
@@ -19,7 +19,7 @@ def test_gan_pipelines_sample_and_do_not_reconstruct():
 
 
 def test_cgan_pipeline_end_to_end(tmp_path):
-    catalog = family_catalog({"cgan": _block(tmp_path, {
+    catalog = family_catalog({"cgan": template_block(tmp_path, {
         "channels": 4, "latent_dim": 8, "label_samples": 6})}, sizes=(96, 32, 32))
     outputs = SequentialRunner().run(family_pipelines()["cgan"], catalog)
     metrics = outputs["cgan.test_metrics"].load()

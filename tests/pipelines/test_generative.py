@@ -1,63 +1,25 @@
-import io
-
 import numpy as np
 import pytest
 import torch
-from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
 from genpipe.config import family_names
 from genpipe.models.generative import GenerativeModel
-from genpipe.pipelines.evaluation.nodes import compute_reference_stats
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import (
-    SampleSnapshots,
     evaluate_family,
     reconstruct_family,
     train_family,
 )
-from tests.pipelines.test_evaluation import EVALUATION, EVALUATOR, _weights
-
-
-def _split(n: int, seed: int) -> dict:
-    """Bars at random places (uint8), like the model tests' digits."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, 28, 28), np.uint8)
-    for image, (row, col) in zip(images, rng.integers(4, 21, (n, 2)), strict=True):
-        image[row:row + 3, 4:24] = 255
-        image[4:24, col:col + 3] = 255
-    return {"images": images, "labels": (np.arange(n) % 10).astype(np.uint8)}
-
-
-def family_catalog(blocks: dict[str, dict], sizes: tuple[int, int, int],
-                   evaluation: dict = EVALUATION) -> DataCatalog:
-    """What generative family pipelines read: bar-image splits of `sizes`
-    (train, val, test), each family's `params:<family>` block, the evaluator
-    and the reference statistics of the training split."""
-    weights, train = _weights(), _split(sizes[0], 0)
-    catalog = DataCatalog()
-    for name, value in {
-        "mnist_train": train, "mnist_val": _split(sizes[1], 1),
-        "mnist_test": _split(sizes[2], 2),
-        **{f"params:{family}": block for family, block in blocks.items()},
-        "params:seed": 0, "params:device": "cpu", "params:evaluator": EVALUATOR,
-        "params:evaluation": evaluation, "evaluator_model": weights,
-    }.items():
-        catalog[name] = value
-    references = compute_reference_stats(weights, train, EVALUATOR, EVALUATION, 0,
-                                         "cpu")
-    for name, value in zip(("reference_stats", "reference_stats_binarized"),
-                           references, strict=True):
-        catalog[name] = value
-    return catalog
-
-
-def _block(tmp_path, model: dict, binarize: bool = False) -> dict:
-    return {"model": model, "data": {"batch_size": 32, "binarize": binarize},
-            "trainer": {"max_epochs": 2, "checkpoint_dir": str(tmp_path / "ckpt"),
-                        "progress_bar": False, "log_every_n_steps": 1},
-            "latent_map_points": 40, "tsne_perplexity": 5, "reconstruction_rows": 4}
+from tests.helpers.generative import (
+    EVALUATION,
+    EVALUATOR,
+    evaluator_weights,
+    family_catalog,
+    split,
+    template_block,
+)
 
 
 def test_each_family_is_a_pipeline_with_the_template_datasets():
@@ -81,7 +43,7 @@ def test_each_family_is_a_pipeline_with_the_template_datasets():
 
 
 def test_vae_pipeline_end_to_end(tmp_path):
-    catalog = family_catalog({"vae": _block(tmp_path, {
+    catalog = family_catalog({"vae": template_block(tmp_path, {
         "hidden": [64], "latent_dim": 4, "nll_samples": 5, "nll_images": 20},
         binarize=True)}, sizes=(128, 32, 64))
     outputs = SequentialRunner().run(family_pipelines()["vae"], catalog)
@@ -99,8 +61,9 @@ def test_vae_pipeline_end_to_end(tmp_path):
 
 
 def test_training_is_reproducible_and_evaluation_reports_the_family_metrics(tmp_path):
-    block = _block(tmp_path, {"channels": 8, "codebook_size": 16, "embedding_dim": 4})
-    train, val, test = _split(96, 0), _split(32, 1), _split(48, 2)
+    block = template_block(tmp_path, {"channels": 8, "codebook_size": 16,
+                                      "embedding_dim": 4})
+    train, val, test = split(96, 0), split(32, 1), split(48, 2)
     first = train_family(train, val, block, 3, "cpu", family="vqvae")
     again = train_family(train, val, {**block, "trainer": {
         **block["trainer"], "checkpoint_dir": str(tmp_path / "other")}}, 3, "cpu",
@@ -112,7 +75,7 @@ def test_training_is_reproducible_and_evaluation_reports_the_family_metrics(tmp_
     assert len(history) == 2 and "val_loss" in history[-1]
     outputs = evaluate_family(weights, test, block, 3, "cpu", history=history,
                               snapshots=first["snapshots"],
-                              evaluator_model=_weights(), evaluator=EVALUATOR,
+                              evaluator_model=evaluator_weights(), evaluator=EVALUATOR,
                               evaluation=EVALUATION, family="vqvae")
     assert {"codebook_perplexity", "codebook_usage"} <= set(outputs["test_metrics"])
     curves = outputs["curves_plot"]
@@ -131,8 +94,8 @@ def test_an_unknown_family_key_is_a_parameter_error(tmp_path):
     from genpipe.config import ParameterError
 
     with pytest.raises(ParameterError, match=r"parameters\.dae\.model\.corruption"):
-        train_family(_split(8, 0), _split(8, 1),
-                     _block(tmp_path, {"corruption": "blur"}), 0, "cpu",
+        train_family(split(8, 0), split(8, 1),
+                     template_block(tmp_path, {"corruption": "blur"}), 0, "cpu",
                      family="dae")
 
 
@@ -183,7 +146,8 @@ def test_closed_form_family_with_named_samplers_and_figures(tmp_path, monkeypatc
     assert {"pixels.mean.samples", "pixels.noisy.samples",
             "pixels.mean.sampling_metrics", "pixels.noisy.metrics",
             "pixels.pixel_means_plot"} <= pipe.all_outputs()
-    catalog = family_catalog({"pixels": _block(tmp_path, {})}, sizes=(64, 16, 32))
+    catalog = family_catalog({"pixels": template_block(tmp_path, {})},
+                             sizes=(64, 16, 32))
     outputs = SequentialRunner().run(pipe, catalog)
     assert "test_pixel_nll" in outputs["pixels.test_metrics"].load()
     assert {"fid", "precision"} <= set(outputs["pixels.noisy.metrics"].load())
@@ -198,19 +162,6 @@ def test_closed_form_family_with_named_samplers_and_figures(tmp_path, monkeypatc
     assert not (noisy == noisy[:1]).all()
     assert outputs["pixels.noisy.sampling_metrics"].load()[
         "nfe_per_image"] == 0
-
-
-def test_snapshots_survive_a_checkpoint_round_trip():
-    shots = SampleSnapshots(n=4, seed=0)
-    shots.images = [np.full((4, 1, 28, 28), epoch, np.uint8) for epoch in range(3)]
-    restored = SampleSnapshots(n=4, seed=0)
-    # Through a file as Lightning loads checkpoints: weights_only refuses numpy.
-    buffer = io.BytesIO()
-    torch.save(shots.state_dict(), buffer)
-    buffer.seek(0)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    assert np.array_equal(restored.stacked(), shots.stacked())
-    assert SampleSnapshots(n=4, seed=0).stacked().shape == (0, 4, 1, 28, 28)
 
 
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])

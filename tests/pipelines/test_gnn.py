@@ -5,7 +5,7 @@ from kedro.runner import SequentialRunner
 
 from genpipe.pipelines.gnn import create_pipeline
 from genpipe.pipelines.gnn_tuning.nodes import tune_gnn
-from tests.models.test_gnn import two_communities
+from tests.helpers.graphs import two_communities
 
 TRAINER = {"max_epochs": 40, "checkpoint_dir": "ckpt", "progress_bar": False,
            "log_every_n_steps": 1, "checkpoint_every_n_epochs": 20}

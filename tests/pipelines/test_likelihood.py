@@ -8,8 +8,7 @@ from kedro.runner import SequentialRunner
 from genpipe.config import ParameterError
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import train_family
-from tests.pipelines.test_evaluation import EVALUATION
-from tests.pipelines.test_generative import _block, _split, family_catalog
+from tests.helpers.generative import EVALUATION, family_catalog, split, template_block
 
 N = EVALUATION["protocol"]["num_samples"]  # the protocol's
 
@@ -20,8 +19,8 @@ def _catalog(family: str, block: dict) -> DataCatalog:
 
 
 def test_pixelcnn_pipeline_trains_scores_nll_and_samples(tmp_path):
-    block = {**_block(tmp_path, {"channels": 4, "layers": 1, "head_channels": 8},
-                      binarize=True), "snapshot_samples": 3}
+    model = {"channels": 4, "layers": 1, "head_channels": 8}
+    block = {**template_block(tmp_path, model, binarize=True), "snapshot_samples": 3}
     block["trainer"] |= {"limit_train_batches": 2, "limit_val_batches": 1}
     pipe = family_pipelines()["pixelcnn"]
     assert not {"pixelcnn.reconstructions_plot", "pixelcnn.latent_plot"} \
@@ -39,7 +38,7 @@ def test_pixelcnn_pipeline_trains_scores_nll_and_samples(tmp_path):
 def test_ppca_pipeline_scores_both_samplers(tmp_path):
     pipe = family_pipelines()["ppca"]
     outputs = SequentialRunner().run(
-        pipe, _catalog("ppca", _block(tmp_path, {"latent_dim": 3})))
+        pipe, _catalog("ppca", template_block(tmp_path, {"latent_dim": 3})))
     assert "ppca.history" not in pipe.all_outputs()  # fitted, not trained
     assert outputs["ppca.test_metrics"].load()["test_bits_per_dim"] > 0
     for sampler in ("ancestral", "noise_free"):
@@ -50,7 +49,7 @@ def test_ppca_pipeline_scores_both_samplers(tmp_path):
 
 def test_a_likelihood_that_does_not_fit_the_data_stops_training(tmp_path):
     with pytest.raises(ParameterError, match=r"parameters\.pixelcnn\.data\.binarize"):
-        train_family(_split(8, 0), _split(8, 1), _block(tmp_path, {}), 0, "cpu",
+        train_family(split(8, 0), split(8, 1), template_block(tmp_path, {}), 0, "cpu",
                      family="pixelcnn")
 
 

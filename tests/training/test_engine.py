@@ -16,7 +16,7 @@ from genpipe.training.engine import (
     content_hash,
     fingerprint,
 )
-from tests.training.toy import (
+from tests.helpers.toy import (
     EPOCHS,
     SEED,
     Toy,
@@ -25,7 +25,7 @@ from tests.training.toy import (
     train,
 )
 
-TOY = Path(__file__).with_name("toy.py")
+TOY = Path(__file__).parents[1] / "helpers" / "toy.py"
 
 
 def _weights_equal(a: dict, b: dict) -> bool:

@@ -6,20 +6,17 @@ import pytest
 from mlflow.tracking import MlflowClient
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from genpipe.tuning import (
-    SearchSpace,
-    TuningConfig,
+from genpipe.tuning.config import SearchSpace, TuningConfig
+from genpipe.tuning.study import (
+    TrialSeededTPESampler,
     history_figure,
+    is_server_url,
+    make_sampler,
+    make_storage,
     report_and_maybe_prune,
     run_study,
     storage_url,
     suggest,
-)
-from genpipe.tuning.study import (
-    TrialSeededTPESampler,
-    is_server_url,
-    make_sampler,
-    make_storage,
 )
 
 # What a `parameters_<pipeline>.yml` block parses into.

@@ -17,8 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genpipe.config import ExtractorConfig, MnistClassifierConfig
+from genpipe.config import (
+    EvaluationConfig,
+    EvaluatorConfig,
+    ExtractorConfig,
+    MnistClassifierConfig,
+)
 from genpipe.models.mnist_classifier import MnistClassifier
+from genpipe.training.device import torch_device
 
 
 def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
@@ -104,3 +110,12 @@ def build_extractor(config: ExtractorConfig, evaluator_weights: dict[str, torch.
     network = MnistClassifier(evaluator_config)
     network.load_state_dict(evaluator_weights)
     return ClassifierExtractor(network, weights_checksum(evaluator_weights), device)
+
+
+def evaluator_extractor(weights: dict[str, torch.Tensor], evaluator: dict,
+                        config: EvaluationConfig, device: str) -> FeatureExtractor:
+    """The extractor `evaluation.extractor` asks for, from the evaluator's
+    weights and its `evaluator` parameters block (features and class posterior)."""
+    model_config = EvaluatorConfig.model_validate(evaluator).model
+    return build_extractor(config.extractor, weights, model_config,
+                           torch_device(device))

@@ -226,18 +226,6 @@ def entropy(p: np.ndarray) -> float:
     return float(-np.sum(p[support] * np.log(p[support]))) + 0.0  # no -0.0
 
 
-def bits_per_dim(nll_nats: float, num_dims: int, num_bins: int | None = None) -> float:
-    """Negative log-likelihood per image (nats) -> bits per dimension.
-
-    With `num_bins` (256 for 8-bit images) the NLL is a continuous density of
-    data rescaled to [0, 1], dequantized uniformly: the discrete likelihood of
-    the bins adds D ln(num_bins) nats, -ln P(x) = -ln p(x) + D ln(num_bins).
-    """
-    if num_bins is not None:
-        nll_nats = nll_nats + num_dims * np.log(num_bins)
-    return float(nll_nats / (num_dims * np.log(2)))
-
-
 def _gaussian(mu, sigma) -> tuple[np.ndarray, np.ndarray]:
     return (np.atleast_1d(mu).astype(np.float64),
             np.atleast_2d(sigma).astype(np.float64))

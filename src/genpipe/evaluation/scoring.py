@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
 from genpipe.config import ProtocolConfig
 from genpipe.evaluation import metrics
@@ -130,20 +129,3 @@ def score(extractor: FeatureExtractor, images: torch.Tensor,
         scores |= {f"{name}{suffix}": value for name, value in
                    compare(fake, reference, protocol, k, seed).items()}
     return scores
-
-
-def sample_grid(images: torch.Tensor, rows: int, title: str) -> Figure:
-    """The first rows x rows images, tiled into one figure."""
-    n = min(rows * rows, len(images))
-    tiles = torch.zeros(rows * rows, *images.shape[2:])
-    tiles[:n] = images[:n, 0]
-    h, w = tiles.shape[1:]
-    grid = tiles.reshape(rows, rows, h, w).permute(0, 2, 1, 3)
-    grid = grid.reshape(rows * h, rows * w)
-    figure = Figure(figsize=(rows * 0.6, rows * 0.6 + 0.4))
-    axes = figure.subplots()
-    axes.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    axes.set_axis_off()
-    axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    return figure

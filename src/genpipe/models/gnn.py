@@ -5,13 +5,17 @@ from PyTorch Geometric's `GCNConv` / `GATConv`. Training is full-batch: every
 step sees the whole graph and the loss is taken on `train_mask`. Model
 selection uses `val_mask` only: the module keeps the weights of its best
 validation epoch (`BestWeights`), and `restore_best` loads them; the test mask
-is read only by `accuracies`.
+is read only by `accuracies`. `train_seed` is one seeded run through the
+shared engine (the `gnn` and `gnn_tuning` pipelines both train with it).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -20,8 +24,11 @@ from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv
 
-from genpipe.config import GNNConfig
+from genpipe.config import GNNConfig, TrainerConfig
+from genpipe.training import fit, seed_everything
 from genpipe.training.best import BestWeights
+from genpipe.training.data import GraphDataModule
+from genpipe.training.engine import MetricHistory, fingerprint
 
 PAPER: dict[str, GNNConfig] = {
     # Kipf & Welling (2017), Sec. 5.2: 16 hidden units, dropout 0.5,
@@ -184,3 +191,29 @@ class GNN(BestWeights, L.LightningModule):
             [{"params": self.conv1.parameters(), "weight_decay": decay},
              {"params": self.conv2.parameters(), "weight_decay": second}],
             lr=self.config.lr)
+
+
+def train_seed(graph: Data, model_config: GNNConfig, trainer: TrainerConfig,
+               seed: int, device: str, log_to_mlflow: bool,
+               block: Any = None) -> tuple[GNN, list, float]:
+    """One seeded training run; the model comes back with its best-val weights.
+
+    `block` (the caller's whole typed parameter block) and the graph as the
+    model sees it (normalised or not) are part of the checkpoint fingerprint.
+
+    Returns:
+        The model, its per-epoch metric history and the training wall time.
+    """
+    seed_everything(seed)
+    model = GNN(model_config, graph.num_features, int(graph.y.max()) + 1)
+    history = MetricHistory()
+    directory = Path(trainer.checkpoint_dir) / model_config.arch / f"seed{seed}"
+    start = time.perf_counter()
+    fit(model, GraphDataModule(graph), trainer.model_copy(
+            update={"checkpoint_dir": str(directory)}),
+        device=device, family=model_config.arch, callbacks=[history],
+        run_fingerprint=fingerprint(block, model_config, trainer, seed, graph),
+        log_to_mlflow=log_to_mlflow)
+    seconds = time.perf_counter() - start
+    model.restore_best()  # selection on the validation mask only
+    return model, history.history, seconds

@@ -1,25 +1,8 @@
-"""Hyper-parameter tuning with Optuna, shared by every pipeline that tunes."""
+"""Hyper-parameter tuning with Optuna, shared by every pipeline that tunes.
 
-from genpipe.tuning.study import (
-    ParamSpec,
-    PrunerConfig,
-    SearchSpace,
-    TuningConfig,
-    history_figure,
-    report_and_maybe_prune,
-    run_study,
-    storage_url,
-    suggest,
-)
+Modules: `config` (the search space and `tuning:` block schema, pydantic only:
+imported at Kedro start-up) and `study` (running a study: TPE, median
+pruning, MLflow child runs).
 
-__all__ = [
-    "ParamSpec",
-    "PrunerConfig",
-    "SearchSpace",
-    "TuningConfig",
-    "history_figure",
-    "report_and_maybe_prune",
-    "run_study",
-    "storage_url",
-    "suggest",
-]
+Nothing is imported here, so `genpipe.tuning.config` stays free of optuna.
+"""

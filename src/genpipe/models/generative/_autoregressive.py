@@ -43,8 +43,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from genpipe.config import GenerativeDataConfig, ModelConfig
-from genpipe.evaluation.metrics import bits_per_dim
 from genpipe.models.generative._base import GenerativeModel, pixels_match
+from genpipe.models.generative._dequantize import bits_per_dim
 from genpipe.models.generative._nets import PIXELS
 
 LEVELS = 256  # intensities of 8-bit MNIST

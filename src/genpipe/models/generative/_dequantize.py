@@ -7,13 +7,14 @@ y = (k + u) / 256 with u ~ U[0, 1)^D. Then
     log P(k) >= E_u[log p((k + u) / 256)] − D log 256,
 
 so −log p(y) + D ln 256 (nats per image) is an upper bound on the discrete NLL,
-reported as bits/dim by `genpipe.evaluation.metrics.bits_per_dim(nll, D, 256)`.
+reported as bits/dim by `bits_per_dim(nll, D, 256)`.
 Models are fitted on dequantized training images and scored on one dequantized
 draw of the test images (the torch RNG, seeded by the node).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 LEVELS = 256
@@ -24,3 +25,15 @@ def dequantize(x: torch.Tensor) -> torch.Tensor:
     N x ... -> N x D float64."""
     k = (x.flatten(1).double() * (LEVELS - 1)).round()
     return (k + torch.rand_like(k)) / LEVELS
+
+
+def bits_per_dim(nll_nats: float, num_dims: int, num_bins: int | None = None) -> float:
+    """Negative log-likelihood per image (nats) -> bits per dimension.
+
+    With `num_bins` (256 for 8-bit images) the NLL is a continuous density of
+    data rescaled to [0, 1], dequantized uniformly: the discrete likelihood of
+    the bins adds D ln(num_bins) nats, -ln P(x) = -ln p(x) + D ln(num_bins).
+    """
+    if num_bins is not None:
+        nll_nats = nll_nats + num_dims * np.log(num_bins)
+    return float(nll_nats / (num_dims * np.log(2)))

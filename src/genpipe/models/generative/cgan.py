@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from genpipe.evaluation import scoring
+from genpipe import plots
 from genpipe.models.generative._base import batched
 from genpipe.models.generative._gan import GANConfig, MinimaxGAN
 
@@ -60,7 +60,7 @@ class CGAN(MinimaxGAN):
             grid = (self.generate(z, labels.repeat_interleave(CLASSES)) + 1) / 2
         accuracy = f", label accuracy {metrics['label_accuracy']:.3f}" \
             if metrics else ""
-        figure = scoring.sample_grid(grid.cpu(), CLASSES,
+        figure = plots.sample_grid(grid.cpu(), CLASSES,
                                      f"cgan: row = label 0..9{accuracy}")
         return metrics, {"class_grid": figure}
 

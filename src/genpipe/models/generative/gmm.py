@@ -37,9 +37,8 @@ from matplotlib.figure import Figure
 from pydantic import Field
 
 from genpipe.config import GenerativeDataConfig, ModelConfig
-from genpipe.evaluation.metrics import bits_per_dim
 from genpipe.models.generative._base import GenerativeModel
-from genpipe.models.generative._dequantize import LEVELS, dequantize
+from genpipe.models.generative._dequantize import LEVELS, bits_per_dim, dequantize
 from genpipe.models.generative._nets import PIXELS
 from genpipe.models.generative.ppca import covariance
 

@@ -23,9 +23,8 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from genpipe.config import GenerativeDataConfig, ModelConfig
-from genpipe.evaluation.metrics import bits_per_dim
 from genpipe.models.generative._base import GenerativeModel, pixels_match
-from genpipe.models.generative._dequantize import LEVELS, dequantize
+from genpipe.models.generative._dequantize import LEVELS, bits_per_dim, dequantize
 from genpipe.models.generative._nets import PIXELS, mlp
 
 LOG_2PI = math.log(2 * math.pi)

@@ -6,18 +6,11 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from genpipe.config import EvaluationConfig, EvaluatorConfig
+from genpipe import plots
+from genpipe.config import EvaluationConfig
 from genpipe.evaluation import scoring
-from genpipe.evaluation.extractor import build_extractor
-from genpipe.training import seed_everything, torch_device
-
-
-def evaluator_extractor(weights: dict[str, torch.Tensor], evaluator: dict,
-                        config: EvaluationConfig, device: str):
-    """The evaluator's feature extractor (features and class posterior)."""
-    model_config = EvaluatorConfig.model_validate(evaluator).model
-    return build_extractor(config.extractor, weights, model_config,
-                           torch_device(device))
+from genpipe.evaluation.extractor import evaluator_extractor
+from genpipe.training import seed_everything
 
 
 def compute_reference_stats(evaluator_model: dict[str, torch.Tensor], real: dict,
@@ -108,7 +101,7 @@ def evaluate_samples(samples: dict, evaluator_model: dict[str, torch.Tensor],
     metrics = scoring.score(extractor, images, references, config.protocol,
                             batch_size=config.batch_size, k=config.pr_k, seed=seed,
                             labels=samples.get("labels"))
-    grid = scoring.sample_grid(images, config.grid_rows,
+    grid = plots.sample_grid(images, config.grid_rows,
                                f"N {len(images)} · FID {metrics['fid']:.1f} · KID "
                                f"{metrics['kid']:.3f} · IS "
                                f"{metrics['inception_score']:.2f}")

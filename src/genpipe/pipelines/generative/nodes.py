@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 
-import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -21,14 +20,14 @@ from tqdm.auto import tqdm
 from genpipe import plots
 from genpipe.config import EvaluationConfig, FamilyBlock
 from genpipe.evaluation import metrics as sample_metrics
-from genpipe.evaluation import scoring
+from genpipe.evaluation.extractor import evaluator_extractor
 from genpipe.models import generative
 from genpipe.models.generative import GenerativeModel
 from genpipe.models.mnist_classifier import to_tensors
-from genpipe.pipelines.evaluation.nodes import evaluator_extractor
 from genpipe.training import fit, seed_everything, torch_device
 from genpipe.training.data import TensorDataModule
 from genpipe.training.engine import MetricHistory, fingerprint
+from genpipe.training.snapshots import SampleSnapshots, to_uint8
 
 EVAL_BATCH = 500
 SNAPSHOT_ROWS = 10  # epochs shown in the samples-over-training grid
@@ -69,56 +68,6 @@ def _num_params(model: GenerativeModel) -> int:
     in closed form or by EM, the size of the fitted state."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return trainable or sum(t.numel() for t in model.state_dict().values())
-
-
-def _uint8(images: torch.Tensor) -> np.ndarray:
-    return images.float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
-
-
-class SampleSnapshots(L.Callback):
-    """Draws `n` images from the same noise after every epoch (checkpointed).
-
-    The draw runs on a forked RNG seeded with `seed`: every epoch sees the same
-    noise, and training's own random stream is untouched (resumes stay bitwise).
-    """
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed = n, seed
-        self.images: list[np.ndarray] = []
-
-    def _snap(self, trainer: L.Trainer, model: GenerativeModel) -> None:
-        if len(self.images) != trainer.current_epoch:
-            return  # this epoch's snapshot is taken
-        devices = [model.device] if model.device.type == "cuda" else []
-        was_training = model.training
-        model.eval()
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
-            torch.manual_seed(self.seed)
-            self.images.append(_uint8(model.sample(self.n)))
-        model.train(was_training)
-
-    # After validation, so the epoch's checkpoint (written when validation
-    # ends) holds its snapshot; after the epoch when there is no validation.
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if not trainer.sanity_checking:
-            self._snap(trainer, pl_module)
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self._snap(trainer, pl_module)
-
-    # Tensors, not numpy arrays: Lightning and the engine load checkpoints with
-    # `torch.load(weights_only=True)`, which refuses pickled numpy arrays.
-    def state_dict(self) -> dict:
-        return {"images": [torch.from_numpy(images) for images in self.images]}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.images = [np.asarray(images) for images in state_dict["images"]]
-
-    def stacked(self) -> np.ndarray:
-        """epochs x n x 1 x 28 x 28 uint8 (0 epochs when snapshots are off)."""
-        if not self.images:
-            return np.zeros((0, self.n, 1, 28, 28), np.uint8)
-        return np.stack(self.images)
 
 
 def train_family(train: dict, val: dict, params: dict, seed: int, device: str,
@@ -276,7 +225,7 @@ def evaluate_family(weights: dict[str, torch.Tensor], test: dict, params: dict,
                 _training_samples(shots, classify, family)
         else:
             outputs["training_metrics"] = {}
-            outputs["samples_over_training_plot"] = scoring.sample_grid(
+            outputs["samples_over_training_plot"] = plots.sample_grid(
                 torch.zeros(1, 1, 28, 28), 1, f"{family}: snapshots off")
     return outputs
 
@@ -304,7 +253,7 @@ def reconstruct_family(weights: dict[str, torch.Tensor], test: dict, params: dic
         codes = model.encode(images[:n]).cpu().numpy()
     rows = config.reconstruction_rows
     pairs = torch.stack([images[:rows * rows // 2], recon[:rows * rows // 2]], 1)
-    grid = scoring.sample_grid(pairs.flatten(0, 1).cpu(), rows,
+    grid = plots.sample_grid(pairs.flatten(0, 1).cpu(), rows,
                                f"{family}: input | reconstruction (test), "
                                f"MSE {metrics['test_mse']:.4f}")
     latent = plots.tsne_figure(codes, labels[:n].numpy(),
@@ -343,7 +292,7 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
         chunks, labels = [], []
         for i in range(0, n, EVAL_BATCH):
             size = min(EVAL_BATCH, n - i)
-            chunks.append(_uint8(model.sample(size, sampler)))
+            chunks.append(to_uint8(model.sample(size, sampler)))
             labels.append(model.requested_labels(size))
             progress.update(len(chunks[-1]))
     seconds = time.perf_counter() - start

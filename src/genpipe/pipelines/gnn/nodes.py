@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import torch
@@ -13,38 +9,9 @@ from matplotlib.figure import Figure
 from torch_geometric.data import Data
 
 from genpipe import plots
-from genpipe.config import GNNConfig, GnnConfig, GnnModelBlock
+from genpipe.config import GnnConfig, GnnModelBlock
 from genpipe.data.cora import model_input
-from genpipe.models.gnn import GNN
-from genpipe.training import fit, seed_everything
-from genpipe.training.data import GraphDataModule
-from genpipe.training.engine import MetricHistory, TrainerConfig, fingerprint
-
-
-def train_seed(graph: Data, model_config: GNNConfig, trainer: TrainerConfig,
-               seed: int, device: str, log_to_mlflow: bool,
-               block: Any = None) -> tuple[GNN, list, float]:
-    """One seeded training run; the model comes back with its best-val weights.
-
-    `block` (the caller's whole typed parameter block) and the graph as the
-    model sees it (normalised or not) are part of the checkpoint fingerprint.
-
-    Returns:
-        The model, its per-epoch metric history and the training wall time.
-    """
-    seed_everything(seed)
-    model = GNN(model_config, graph.num_features, int(graph.y.max()) + 1)
-    history = MetricHistory()
-    directory = Path(trainer.checkpoint_dir) / model_config.arch / f"seed{seed}"
-    start = time.perf_counter()
-    fit(model, GraphDataModule(graph), trainer.model_copy(
-            update={"checkpoint_dir": str(directory)}),
-        device=device, family=model_config.arch, callbacks=[history],
-        run_fingerprint=fingerprint(block, model_config, trainer, seed, graph),
-        log_to_mlflow=log_to_mlflow)
-    seconds = time.perf_counter() - start
-    model.restore_best()  # selection on the validation mask only
-    return model, history.history, seconds
+from genpipe.models.gnn import GNN, train_seed
 
 
 def train_gnn(graph: Data, model_params: dict, params: dict, seed: int,

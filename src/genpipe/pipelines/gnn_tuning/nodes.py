@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 
 from genpipe.config import GNNConfig, GnnTuningConfig
 from genpipe.data.cora import model_input
-from genpipe.pipelines.gnn.nodes import train_seed
+from genpipe.models.gnn import train_seed
 from genpipe.tuning.study import history_figure, report_and_maybe_prune, run_study
 
 STUDY_DB = "data/07_model_output/optuna.db"  # when `study.storage` is null
