@@ -9,13 +9,37 @@ dict: checkpointed, resumed bitwise and saved with the model.
 from __future__ import annotations
 
 import copy
+from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from genpipe.config import ModelConfig
 from genpipe.diffusion.unet import UNet
 from genpipe.models.generative._base import GenerativeModel
+
+
+class ScheduleConfig(ModelConfig):
+    """The noise schedule and the samplers' step counts of a DDPM-style family."""
+
+    timesteps: int = Field(1000, ge=2)  # T
+    schedule: Literal["linear", "cosine"] = "linear"
+    # The linear schedule's β_1, β_T at T = 1000, scaled by 1000 / T (schedule.py).
+    beta_start: float = Field(1e-4, gt=0, lt=1)
+    beta_end: float = Field(0.02, gt=0, lt=1)
+    # σ²_t of the ancestral sampler: β_t (upper bound) or β̃_t (lower bound).
+    variance: Literal["beta", "beta_tilde"] = "beta"
+    ddim_steps: int = Field(50, ge=1)  # S
+    # The default sampler (snapshots after each epoch): DDIM with this many steps.
+    preview_steps: int = Field(20, ge=1)
+
+    @model_validator(mode="after")
+    def _steps_fit(self) -> ScheduleConfig:
+        if max(self.ddim_steps, self.preview_steps) > self.timesteps:
+            raise ValueError("ddim_steps and preview_steps must be <= timesteps")
+        if self.beta_start >= self.beta_end:
+            raise ValueError("beta_start must be < beta_end")
+        return self
 
 
 class UNetConfig(ModelConfig):

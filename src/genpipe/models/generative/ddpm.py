@@ -19,46 +19,30 @@ sampling uses ε̃ = (1 + w) ε_θ(x, t, y) − w ε_θ(x, t, ∅).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from genpipe.diffusion.figures import strip_figure
 from genpipe.diffusion.sampling import ddim_sample, ddpm_sample
 from genpipe.diffusion.schedule import NoiseScheduler, make_betas
 from genpipe.models.generative._base import Classify
-from genpipe.models.generative._diffusion import EMADiffusion, UNetConfig
+from genpipe.models.generative._diffusion import (
+    EMADiffusion,
+    ScheduleConfig,
+    UNetConfig,
+)
 
 NUM_CLASSES = 10
 
 
-class Config(UNetConfig):
-    timesteps: int = Field(1000, ge=2)  # T
-    schedule: Literal["linear", "cosine"] = "linear"
-    # The linear schedule's β_1, β_T at T = 1000, scaled by 1000 / T (schedule.py).
-    beta_start: float = Field(1e-4, gt=0, lt=1)
-    beta_end: float = Field(0.02, gt=0, lt=1)
-    # σ²_t of the ancestral sampler: β_t (upper bound) or β̃_t (lower bound).
-    variance: Literal["beta", "beta_tilde"] = "beta"
-    ddim_steps: int = Field(50, ge=1)  # S
+class Config(UNetConfig, ScheduleConfig):
     ddim_eta: float = Field(0.0, ge=0, le=1)  # 0: deterministic DDIM
-    # The default sampler (snapshots after each epoch): DDIM with this many steps.
-    preview_steps: int = Field(20, ge=1)
     class_conditional: bool = False
     p_uncond: float = Field(0.1, ge=0, le=1)  # label dropout in training
     guidance_scale: float = Field(0.0, ge=0)  # w; 0: the conditional model alone
-
-    @model_validator(mode="after")
-    def _steps_fit(self) -> Config:
-        if max(self.ddim_steps, self.preview_steps) > self.timesteps:
-            raise ValueError("ddim_steps and preview_steps must be <= timesteps")
-        if self.beta_start >= self.beta_end:
-            raise ValueError("beta_start must be < beta_end")
-        return self
 
 
 class DDPM(EMADiffusion):

@@ -30,21 +30,18 @@ turn), drawn against w in `latent_diffusion.sweep_plot`.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from genpipe.config import ModelConfig
 from genpipe.diffusion.guidance import drop_labels, guided_eps
 from genpipe.diffusion.mlp import LatentMLP
 from genpipe.diffusion.sampling import ddim_sample, ddpm_sample
 from genpipe.diffusion.schedule import NoiseScheduler, make_betas
 from genpipe.models.generative._base import Classify, GenerativeModel, batched
-from genpipe.models.generative._diffusion import EMADiffusion
+from genpipe.models.generative._diffusion import EMADiffusion, ScheduleConfig
 
 NUM_CLASSES = 10
 NULL_LABEL = NUM_CLASSES  # ∅
@@ -52,13 +49,7 @@ NULL_LABEL = NUM_CLASSES  # ∅
 GUIDANCE_SWEEP = {"ddim_w0": 0.0, "ddim_w1": 1.0, "ddim_w3": 3.0, "ddim_w5": 5.0}
 
 
-class Config(ModelConfig):
-    timesteps: int = Field(1000, ge=2)  # T
-    schedule: Literal["linear", "cosine"] = "linear"
-    beta_start: float = Field(1e-4, gt=0, lt=1)
-    beta_end: float = Field(0.02, gt=0, lt=1)
-    variance: Literal["beta", "beta_tilde"] = "beta"  # σ²_t of `ddpm`
-    ddim_steps: int = Field(50, ge=1)  # S
+class Config(ScheduleConfig):
     preview_steps: int = Field(10, ge=1)  # DDIM steps of the per-epoch snapshots
     width: int = Field(256, ge=8)  # the MLP's hidden width
     blocks: int = Field(3, ge=1)  # residual blocks
@@ -69,14 +60,6 @@ class Config(ModelConfig):
     grid_columns: int = Field(4, ge=1, le=10)  # samples per class and w (figure)
     test_images: int = Field(1000, ge=1)  # for the test loss
     progress_bar: bool = False  # tqdm over sampling steps
-
-    @model_validator(mode="after")
-    def _steps_fit(self) -> Config:
-        if max(self.ddim_steps, self.preview_steps) > self.timesteps:
-            raise ValueError("ddim_steps and preview_steps must be <= timesteps")
-        if self.beta_start >= self.beta_end:
-            raise ValueError("beta_start must be < beta_end")
-        return self
 
 
 class LatentDiffusion(EMADiffusion):
