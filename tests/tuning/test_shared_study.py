@@ -6,7 +6,9 @@ heartbeat and run again by the next worker."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlflow
@@ -16,6 +18,7 @@ import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from genpipe.tuning.study import open_rdb_storage
 from tests.helpers.workers import (
     cora_project,
     finish,
@@ -154,3 +157,22 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
     assert len(finished) == CI_TRIALS + orphan.number  # the killed one's, then ours
     assert summary["best_val_acc"] == pytest.approx(study.best_value)
     assert best.items() >= study.best_params.items()
+
+
+def test_workers_opening_an_empty_database_at_once_all_get_one_schema(postgres_database):
+    # Optuna creates its schema check-then-create; workers started together on
+    # an empty database race for it (a duplicate `studydirection` type once
+    # failed CI). Every one of them must open the storage.
+    workers = 6
+    barrier = threading.Barrier(workers)
+
+    def open_storage(_: int) -> str:
+        barrier.wait()
+        return open_rdb_storage(postgres_database).url
+
+    with ThreadPoolExecutor(workers) as pool:
+        urls = list(pool.map(open_storage, range(workers)))
+    assert urls == [postgres_database] * workers
+    study = optuna.create_study(storage=postgres_database, study_name="after")
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    assert len(study.trials) == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from genpipe.tuning.config import Choice, SearchSpace, TuningConfig
 
@@ -110,16 +112,38 @@ def make_storage(config: TuningConfig, default_path: str | Path) -> RDBStorage:
         other process can share it).
     """
     url = storage_url(config.storage, default_path)
+    kwargs = {}
+    if config.heartbeat_interval_s and make_url(url).database not in (None, "", ":memory:"):
+        kwargs = dict(heartbeat_interval=config.heartbeat_interval_s,
+                      grace_period=config.grace_period_s,
+                      heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                          max_retry=config.max_retry))
     with warnings.catch_warnings():  # heartbeat and retry are "experimental"
         warnings.simplefilter("ignore", ExperimentalWarning)
-        if not config.heartbeat_interval_s or make_url(url).database in (
-                None, "", ":memory:"):
-            return RDBStorage(url)
-        return RDBStorage(
-            url, heartbeat_interval=config.heartbeat_interval_s,
-            grace_period=config.grace_period_s,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                max_retry=config.max_retry))
+        return open_rdb_storage(url, **kwargs)
+
+
+def open_rdb_storage(url: str, attempts: int = 5, **kwargs) -> RDBStorage:
+    """`RDBStorage(url, **kwargs)`, tried again when another worker is
+    creating the same schema at that moment.
+
+    Opening a new database creates Optuna's tables, enum types and version row
+    (check-then-create, not atomic): two workers started together on an empty
+    PostgreSQL database can both find a type missing and one fails with a
+    duplicate key or "already exists". By the next try the other worker's
+    schema is there and is only checked.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return RDBStorage(url, **kwargs)
+        except (IntegrityError, ProgrammingError) as error:
+            if attempt == attempts:
+                raise
+            logger.info("Optuna storage %s: schema being created by another worker "
+                        "(%s); trying again", make_url(url).render_as_string(),
+                        type(error.orig).__name__)
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 class TrialSeededTPESampler(optuna.samplers.TPESampler):
