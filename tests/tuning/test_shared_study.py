@@ -159,7 +159,7 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
     assert best.items() >= study.best_params.items()
 
 
-def test_workers_opening_an_empty_database_at_once_all_get_one_schema(postgres_database):
+def test_workers_opening_an_empty_database_at_once_all_open_it(postgres_database):
     # Optuna creates its schema check-then-create; workers started together on
     # an empty database race for it (a duplicate `studydirection` type once
     # failed CI). Every one of them must open the storage.

@@ -113,7 +113,8 @@ def make_storage(config: TuningConfig, default_path: str | Path) -> RDBStorage:
     """
     url = storage_url(config.storage, default_path)
     kwargs = {}
-    if config.heartbeat_interval_s and make_url(url).database not in (None, "", ":memory:"):
+    in_memory = make_url(url).database in (None, "", ":memory:")
+    if config.heartbeat_interval_s and not in_memory:
         kwargs = dict(heartbeat_interval=config.heartbeat_interval_s,
                       grace_period=config.grace_period_s,
                       heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
