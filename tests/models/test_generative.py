@@ -279,3 +279,28 @@ def test_vqvae_prior_counts_the_training_codes(digits):
     metrics = model.test_metrics(digits[0], 32)
     assert 1 <= metrics["codebook_perplexity"] <= 32
     assert 0 < metrics["codebook_usage"] <= 1
+
+
+def test_vqvae_trains_under_bf16_autocast_with_an_fp32_codebook(digits):
+    # Under bf16 autocast the encoder's outputs are bf16; the codebook, its EMA
+    # statistics and the nearest-code search must stay fp32 (writing bf16 rows
+    # into the fp32 codebook once failed: "Index put requires the source and
+    # destination dtypes match").
+    torch.manual_seed(0)
+    config = {**SMALL["vqvae"], "dead_code_threshold": 1e6}  # restarts every step
+    model = build("vqvae", config).train()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    for _ in range(3):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            losses = model.loss(digits[0][:32], digits[1][:32])
+        losses["loss"].backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert torch.isfinite(losses["loss"])
+    assert {model.codebook.dtype, model.ema_total.dtype, model.ema_count.dtype} == {
+        torch.float32}
+    z = torch.randn(64, 8)
+    codebook = z[:32] + 1e-3 * torch.randn(32, 8)  # near ties, told apart in fp32
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under_autocast = nearest_codes(z, codebook)
+    assert torch.equal(under_autocast, nearest_codes(z, codebook))

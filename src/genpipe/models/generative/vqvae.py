@@ -53,9 +53,15 @@ class Config(ModelConfig):
 
 
 def nearest_codes(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest codebook row (squared Euclidean) for each row of z."""
-    distances = (z.pow(2).sum(1, keepdim=True) - 2 * z @ codebook.T
-                 + codebook.pow(2).sum(1))
+    """Index of the nearest codebook row (squared Euclidean) for each row of z.
+
+    Always in fp32, also under bf16 autocast: bf16's 8-bit mantissa would
+    round nearby distances together and pick other codes.
+    """
+    with torch.autocast(z.device.type, enabled=False):
+        z = z.float()
+        distances = (z.pow(2).sum(1, keepdim=True) - 2 * z @ codebook.T
+                     + codebook.pow(2).sum(1))
     return distances.argmin(1)
 
 
@@ -146,17 +152,21 @@ class VQVAE(GenerativeModel):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         z_e = self._flat(x)
-        if self.training and not self.initialized:
-            self._init_codebook(z_e.detach())
-        codes = nearest_codes(z_e.detach(), self.codebook)
-        if self.training:
-            count, total, codebook = ema_update(
-                self.ema_count, self.ema_total, z_e.detach(), codes,
-                self.config.decay, self.config.epsilon)
-            self.ema_count.copy_(count)
-            self.ema_total.copy_(total)
-            self.codebook.copy_(codebook)
-            self._restart_dead_codes(z_e.detach())
+        # The codebook and its EMA statistics are fp32 buffers and are updated
+        # in fp32 also when the encoder runs under bf16 autocast.
+        z = z_e.detach().float()
+        with torch.autocast(z.device.type, enabled=False):
+            if self.training and not self.initialized:
+                self._init_codebook(z)
+            codes = nearest_codes(z, self.codebook)
+            if self.training:
+                count, total, codebook = ema_update(
+                    self.ema_count, self.ema_total, z, codes,
+                    self.config.decay, self.config.epsilon)
+                self.ema_count.copy_(count)
+                self.ema_total.copy_(total)
+                self.codebook.copy_(codebook)
+                self._restart_dead_codes(z)
         e = self.codebook[codes]
         commitment = F.mse_loss(z_e, e)
         z_q = z_e + (e - z_e).detach()  # straight-through estimator
