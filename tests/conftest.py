@@ -73,3 +73,13 @@ def cora_ingested(tmp_path_factory, mirror_root) -> Path:
     from tests.helpers.workers import cora_project
 
     return cora_project(tmp_path_factory.mktemp("cora") / "genpipe", mirror_root)
+
+
+@pytest.fixture(scope="session")
+def breast_cancer_ingested(tmp_path_factory, mirror_root) -> Path:
+    """A project copy that ingested the `ci` Breast Cancer split with `kedro
+    run`; tests/helpers/workers.breast_cancer_project copies it into others."""
+    from tests.helpers.workers import breast_cancer_project
+
+    return breast_cancer_project(tmp_path_factory.mktemp("breast_cancer") / "genpipe",
+                                 mirror_root)

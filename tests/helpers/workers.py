@@ -17,6 +17,8 @@ from tests.helpers.project import copy_project
 
 KEDRO = Path(sys.executable).with_name("kedro")
 CORA = "data/ci/02_intermediate/cora.pt"
+BREAST_CANCER = tuple(f"data/ci/02_intermediate/breast_cancer_{split}.parquet"
+                      for split in ("train", "test"))
 
 
 def worker_env(project: Path, mirror_root: Path, **extra: str) -> dict[str, str]:
@@ -69,15 +71,32 @@ def killed_on_exit(*processes: subprocess.Popen) -> Iterator[None]:
             kill(process)
 
 
-def cora_project(destination: Path, mirror_root: Path,
-                 ingested: Path | None = None) -> Path:
-    """A project copy holding the `ci` Cora graph: copied from `ingested` (a
-    copy made earlier), else ingested from the mirror."""
+def ingested_project(destination: Path, mirror_root: Path, node: str,
+                     files: tuple[str, ...], ingested: Path | None = None) -> Path:
+    """A project copy holding `files` (paths in it), the `ci` outputs of the
+    `data_ingestion` node `node`: copied from `ingested` (a copy made
+    earlier), else made by running that node."""
     project = copy_project(destination)
     if ingested is not None:
-        (project / CORA).parent.mkdir(parents=True)
-        shutil.copy2(ingested / CORA, project / CORA)
+        for name in files:
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ingested / name, project / name)
         return project
     finish(kedro_run(project, worker_env(project, mirror_root), "--pipelines",
-                     "data_ingestion", "--nodes", "ingest_cora_node"))
+                     "data_ingestion", "--nodes", node))
     return project
+
+
+def cora_project(destination: Path, mirror_root: Path,
+                 ingested: Path | None = None) -> Path:
+    """A project copy holding the `ci` Cora graph (see `ingested_project`)."""
+    return ingested_project(destination, mirror_root, "ingest_cora_node", (CORA,),
+                            ingested)
+
+
+def breast_cancer_project(destination: Path, mirror_root: Path,
+                          ingested: Path | None = None) -> Path:
+    """A project copy holding the `ci` Breast Cancer split (see
+    `ingested_project`)."""
+    return ingested_project(destination, mirror_root, "ingest_breast_cancer_node",
+                            BREAST_CANCER, ingested)

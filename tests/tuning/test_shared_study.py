@@ -1,7 +1,8 @@
-"""One Optuna study on PostgreSQL shared by `kedro run --pipelines gnn_tuning`
-workers (each in its own project copy, as on separate machines): trials are
-shared, none lost or run twice, and a killed worker's trial is failed by the
-heartbeat and run again by the next worker."""
+"""One Optuna study on PostgreSQL shared by `kedro run` workers of a tuning
+search (`gnn_tuning`, `automl`'s XGBoost search), each in its own project copy
+as on separate machines: trials are shared, none lost or run twice, and a
+killed worker's trial is failed by the heartbeat and run again by the next
+worker."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -20,6 +22,7 @@ from optuna.trial import TrialState
 
 from genpipe.tuning.study import open_rdb_storage
 from tests.helpers.workers import (
+    breast_cancer_project,
     cora_project,
     finish,
     kedro_run,
@@ -32,29 +35,48 @@ pytestmark = pytest.mark.slow
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 HEARTBEAT_S, GRACE_S = 1, 3
-CI_TRIALS = 3  # conf/ci/parameters.yml: gnn_tuning.study.n_trials
-# Trials cheaper than ci's (what is tested is the sharing, not the tuning).
-QUICK = ("gnn_tuning.seeds_per_trial=1", "gnn_tuning.trainer.max_epochs=5")
 
 
-def _worker_args(url: str, study: str, *more: str) -> list[str]:
-    params = [f"gnn_tuning.study.storage={url}", f"gnn_tuning.study.study_name={study}",
-              f"gnn_tuning.study.heartbeat_interval_s={HEARTBEAT_S}",
-              f"gnn_tuning.study.grace_period_s={GRACE_S}", *QUICK, *more]
-    return ["--pipelines", "gnn_tuning", "--params", ",".join(params)]
+@dataclass(frozen=True)
+class Search:
+    """One pipeline's Optuna search, as a worker runs it and reports it."""
+
+    block: str  # its parameters block, holding `study`
+    selects: tuple[str, ...]  # the `kedro run` arguments that run it
+    outputs: str  # `<outputs>_best_params.json`, `_trials.csv` in 07_model_output
+    best_metric: str  # the summary metric holding the best value
+    n_trials: int  # per worker
+    quick: tuple[str, ...] = ()  # cheaper trials: the sharing is tested, not tuning
 
 
-def _report(project: Path) -> tuple[set[int], dict, dict, pd.DataFrame]:
+GNN = Search("gnn_tuning", ("--pipelines", "gnn_tuning"), "gnn_tuning",
+             "best_val_acc", 3,
+             ("gnn_tuning.seeds_per_trial=1", "gnn_tuning.trainer.max_epochs=5"))
+# Only the Optuna search (auto-sklearn's minutes are not what is tested here).
+AUTOML = Search("automl", ("--pipelines", "automl", "--nodes", "tune_xgboost_node"),
+                "automl", "best_cv_score", 4)
+
+
+def _worker_args(search: Search, url: str, study: str, *more: str) -> list[str]:
+    params = [f"{search.block}.study.{key}={value}" for key, value in (
+        ("storage", url), ("study_name", study), ("n_trials", search.n_trials),
+        ("heartbeat_interval_s", HEARTBEAT_S), ("grace_period_s", GRACE_S))]
+    return [*search.selects, "--params", ",".join([*params, *search.quick, *more])]
+
+
+def _report(project: Path, search: Search) -> tuple[set[int], dict, dict,
+                                                    pd.DataFrame]:
     """What one worker recorded: the trial numbers it ran (its MLflow child
     runs), its summary metrics, its best parameters and its trials table."""
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     ran = {int(r.data.tags["optuna.trial"]) for r in runs
            if "optuna.trial" in r.data.tags}
-    [summary] = [r.data.metrics for r in runs if "best_val_acc" in r.data.metrics]
+    [summary] = [r.data.metrics for r in runs
+                 if search.best_metric in r.data.metrics]
     output = project / "data/ci/07_model_output"
-    best = json.loads((output / "gnn_tuning_best_params.json").read_text())
-    return ran, summary, best, pd.read_csv(output / "gnn_tuning_trials.csv")
+    best = json.loads((output / f"{search.outputs}_best_params.json").read_text())
+    return ran, summary, best, pd.read_csv(output / f"{search.outputs}_trials.csv")
 
 
 def _best_of(table: pd.DataFrame) -> pd.Series:
@@ -62,28 +84,48 @@ def _best_of(table: pd.DataFrame) -> pd.Series:
     return complete.loc[complete["value"].idxmax()]
 
 
-def test_two_workers_share_one_study_without_losing_or_repeating_trials(
-        tmp_path, mirror_root, cora_ingested, postgres_database):
-    projects = [cora_project(tmp_path / f"worker{i}", mirror_root, cora_ingested)
-                for i in range(2)]
+def _first_best(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The study's best trial, ties going to the lowest number as in a
+    worker's snapshot (PostgreSQL returns any one of tied trials)."""
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    return min((t for t in complete if t.value == study.best_value),
+               key=lambda t: t.number)
+
+
+def _assert_reports_best(search: Search, summary: dict, best: dict,
+                         study: optuna.Study) -> None:
+    """A worker that saw every trial reports the study's best, whichever
+    worker ran it."""
+    assert summary[search.best_metric] == pytest.approx(study.best_value)
+    assert best.items() >= _first_best(study).params.items()
+
+
+def _run_at_once(search: Search, projects: list[Path], mirror_root: Path,
+                 url: str, study_name: str) -> None:
+    """Starts one worker per project on one study at once; waits for all."""
     workers = [kedro_run(p, worker_env(p, mirror_root),
-                         *_worker_args(postgres_database, "shared"))
-               for p in projects]
+                         *_worker_args(search, url, study_name)) for p in projects]
     with killed_on_exit(*workers):
         for worker in workers:
             finish(worker)
 
-    study = optuna.load_study(study_name="shared", storage=postgres_database)
+
+def _assert_shared(search: Search, projects: list[Path], url: str,
+                   study_name: str) -> None:
+    """Two workers ran `search.n_trials` each of one study: none lost or run
+    twice, and each reported consistently with the study."""
+    n = search.n_trials
+    study = optuna.load_study(study_name=study_name, storage=url)
     trials = study.get_trials()
-    assert sorted(t.number for t in trials) == list(range(2 * CI_TRIALS))
+    assert sorted(t.number for t in trials) == list(range(2 * n))
     assert all(t.state in FINISHED for t in trials), [t.state for t in trials]
     drawn = [tuple(sorted(t.params.items())) for t in trials]
     assert len(set(drawn)) == len(drawn), drawn  # no two workers drew alike
 
-    reports = [_report(p) for p in projects]
+    reports = [_report(p, search) for p in projects]
     ran = [report[0] for report in reports]
-    assert [len(r) for r in ran] == [CI_TRIALS, CI_TRIALS]
-    assert ran[0] | ran[1] == set(range(2 * CI_TRIALS)) and not ran[0] & ran[1]
+    assert [len(r) for r in ran] == [n, n]
+    assert ran[0] | ran[1] == set(range(2 * n)) and not ran[0] & ran[1]
 
     stored = {t.number: t for t in trials}
     for _, summary, best, table in reports:
@@ -96,19 +138,34 @@ def test_two_workers_share_one_study_without_losing_or_repeating_trials(
             if row.state == "COMPLETE":
                 assert stored[row.number].value == pytest.approx(row.value)
         top = _best_of(table)
-        assert summary["best_val_acc"] == pytest.approx(top["value"])
+        assert summary[search.best_metric] == pytest.approx(top["value"])
         assert summary["trials"] == len(table)
         assert best.items() >= stored[int(top["number"])].params.items()
     # The worker that ended last saw every trial of both: its best is the
     # study's best trial, found by either worker.
-    complete_views = [r for r in reports if len(r[3]) == 2 * CI_TRIALS
+    complete_views = [r for r in reports if len(r[3]) == 2 * n
                       and r[3]["state"].isin(["COMPLETE", "PRUNED"]).all()]
     assert complete_views
     for _, summary, best, _ in complete_views:
-        assert summary["best_val_acc"] == pytest.approx(study.best_value)
-        assert best.items() >= study.best_params.items()
-    finder = next(i for i, r in enumerate(ran) if study.best_trial.number in r)
+        _assert_reports_best(search, summary, best, study)
+    finder = next(i for i, r in enumerate(ran) if _first_best(study).number in r)
     assert finder in (0, 1)
+
+
+def test_two_workers_share_one_study_without_losing_or_repeating_trials(
+        tmp_path, mirror_root, cora_ingested, postgres_database):
+    projects = [cora_project(tmp_path / f"worker{i}", mirror_root, cora_ingested)
+                for i in range(2)]
+    _run_at_once(GNN, projects, mirror_root, postgres_database, "shared")
+    _assert_shared(GNN, projects, postgres_database, "shared")
+
+
+def test_two_automl_workers_share_one_xgboost_study(
+        tmp_path, mirror_root, breast_cancer_ingested, postgres_database):
+    projects = [breast_cancer_project(tmp_path / f"worker{i}", mirror_root,
+                                      breast_cancer_ingested) for i in range(2)]
+    _run_at_once(AUTOML, projects, mirror_root, postgres_database, "shared")
+    _assert_shared(AUTOML, projects, postgres_database, "shared")
 
 
 def _running(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
@@ -125,7 +182,7 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
                         for name in ("killed", "follower"))
     # Long trials for the worker to kill, so that it dies inside one.
     worker = kedro_run(killed, worker_env(killed, mirror_root), *_worker_args(
-        postgres_database, "killed", "gnn_tuning.trainer.max_epochs=2000"))
+        GNN, postgres_database, "killed", "gnn_tuning.trainer.max_epochs=2000"))
     try:
         while not (running := _running(postgres_database, "killed")):
             assert worker.poll() is None, worker.communicate()[0][-4000:]
@@ -139,7 +196,7 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
     time.sleep(GRACE_S + HEARTBEAT_S)  # its heartbeat is now stale
 
     output = finish(kedro_run(follower, worker_env(follower, mirror_root),
-                              *_worker_args(postgres_database, "killed")))
+                              *_worker_args(GNN, postgres_database, "killed")))
     study = optuna.load_study(study_name="killed", storage=postgres_database)
     trials = study.get_trials()
     assert study.trials[orphan.number].state == TrialState.FAIL
@@ -151,12 +208,11 @@ def test_a_killed_workers_trial_is_failed_and_run_again_by_the_next(
     assert retries[0].state in FINISHED
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
     # The follower ran its whole budget, the retried trial first.
-    ran, summary, best, _ = _report(follower)
-    assert len(ran) == CI_TRIALS and retries[0].number == min(ran)
+    ran, summary, best, _ = _report(follower, GNN)
+    assert len(ran) == GNN.n_trials and retries[0].number == min(ran)
     finished = [t for t in trials if t.state in FINISHED]
-    assert len(finished) == CI_TRIALS + orphan.number  # the killed one's, then ours
-    assert summary["best_val_acc"] == pytest.approx(study.best_value)
-    assert best.items() >= study.best_params.items()
+    assert len(finished) == GNN.n_trials + orphan.number  # the killed one's, then ours
+    _assert_reports_best(GNN, summary, best, study)
 
 
 def test_workers_opening_an_empty_database_at_once_all_open_it(postgres_database):
