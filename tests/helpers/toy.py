@@ -1,7 +1,8 @@
 """A tiny model and data for engine tests; also a script for the kill test.
 
 `python toy.py CKPT_DIR OUT_FILE KILL_AT_EPOCH` trains (in an MLflow run named
-$TOY_MLFLOW when that is set) and SIGKILLs itself at
+$TOY_MLFLOW when that is set; at Lightning precision $TOY_PRECISION, default
+32-true) and SIGKILLs itself at
 the start of epoch KILL_AT_EPOCH (after the previous epoch's checkpoint is on
 disk), or writes the final weights to OUT_FILE when KILL_AT_EPOCH is -1, with
 the metric history beside it (OUT_FILE.history.json) and its curves drawn as
@@ -69,11 +70,11 @@ def toy_checkpoints(checkpoint_dir, epochs: int = EPOCHS):
 
 
 def train(checkpoint_dir: str, epochs: int = EPOCHS, callbacks=(),
-          log_to_mlflow: bool = True, **toy_kwargs):
+          log_to_mlflow: bool = True, precision: str = "32-true", **toy_kwargs):
     seed_everything(SEED)
     model = Toy(**toy_kwargs)
     config = TrainerConfig(max_epochs=epochs, checkpoint_dir=checkpoint_dir,
-                           progress_bar=False)
+                           progress_bar=False, precision=precision)
     trainer = fit(model, toy_data(), config, device="cpu", family="toy",
                   run_fingerprint=toy_fingerprint(epochs),
                   callbacks=callbacks, log_to_mlflow=log_to_mlflow)
@@ -101,13 +102,14 @@ if __name__ == "__main__":
     ckpt_dir, out_file, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     history = MetricHistory()
     callbacks = [history, *([KillAtEpoch(kill_at)] if kill_at >= 0 else [])]
+    precision = os.environ.get("TOY_PRECISION", "32-true")
     if os.environ.get("TOY_MLFLOW"):  # inside a run of its own, as in a kedro run
         import mlflow
 
         with mlflow.start_run(run_name=os.environ["TOY_MLFLOW"]):
-            model, _ = train(ckpt_dir, callbacks=callbacks)
+            model, _ = train(ckpt_dir, callbacks=callbacks, precision=precision)
     else:
-        model, _ = train(ckpt_dir, callbacks=callbacks)
+        model, _ = train(ckpt_dir, callbacks=callbacks, precision=precision)
     torch.save(model.state_dict(), out_file)
     with open(f"{out_file}.history.json", "w") as handle:
         json.dump(history.history, handle, sort_keys=True)

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +33,12 @@ def _weights_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def _run_toy(ckpt_dir: Path, out: Path, kill_at: int) -> subprocess.CompletedProcess:
+def _run_toy(ckpt_dir: Path, out: Path, kill_at: int,
+             precision: str = "32-true") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(TOY), str(ckpt_dir), str(out),
                            str(kill_at)], capture_output=True, text=True,
-                          cwd=Path(__file__).parents[2], timeout=300)
+                          cwd=Path(__file__).parents[2], timeout=300,
+                          env={**os.environ, "TOY_PRECISION": precision})
 
 
 def test_training_learns(tmp_path):
@@ -50,15 +53,17 @@ def test_same_seed_gives_identical_weights(tmp_path):
     assert _weights_equal(first.state_dict(), second.state_dict())
 
 
-def test_killed_run_resumes_to_bitwise_identical_weights(tmp_path):
-    straight = _run_toy(tmp_path / "straight", tmp_path / "straight.pt", -1)
+# bf16-mixed: the precision `base` trains the diffusion and PixelCNN families in.
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_killed_run_resumes_to_bitwise_identical_weights(tmp_path, precision):
+    straight = _run_toy(tmp_path / "straight", tmp_path / "straight.pt", -1, precision)
     assert straight.returncode == 0, straight.stderr
-    killed = _run_toy(tmp_path / "resumed", tmp_path / "unused.pt", 3)
+    killed = _run_toy(tmp_path / "resumed", tmp_path / "unused.pt", 3, precision)
     assert killed.returncode == -9, killed.stderr  # SIGKILL, mid-training
     last = torch.load(toy_checkpoints(tmp_path / "resumed") / "last.ckpt",
                       weights_only=True)
     assert last["epoch"] == 2  # epochs 0..2 done and checkpointed
-    resumed = _run_toy(tmp_path / "resumed", tmp_path / "resumed.pt", -1)
+    resumed = _run_toy(tmp_path / "resumed", tmp_path / "resumed.pt", -1, precision)
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming from" in resumed.stderr + resumed.stdout
     assert _weights_equal(torch.load(tmp_path / "straight.pt"),
