@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from genpipe.config import GenerativeDataConfig
 from genpipe.models.generative import build
 
 ROOT = Path(__file__).parents[1]
@@ -72,8 +73,8 @@ def main() -> None:
     latent_block = _block("latent_diffusion")
     latent = build("latent_diffusion", latent_block["model"])
     latent.attach_first_stage(build("ae", _block("ae")["model"]).eval())
-    b_pixel = pixel_block["data"]["batch_size"]
-    b_latent = latent_block["data"]["batch_size"]
+    b_pixel = GenerativeDataConfig(**pixel_block.get("data", {})).batch_size
+    b_latent = GenerativeDataConfig(**latent_block.get("data", {})).batch_size
     images = torch.rand(args.encode_images, 1, 28, 28)
     start = time.perf_counter()
     z0, _ = latent.training_inputs(images, images[:10], 500)
