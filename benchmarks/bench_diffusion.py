@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     torch.manual_seed(0)
-    params = yaml.safe_load((ROOT / "conf/base/parameters_diffusion.yml").read_text())
+    params = yaml.safe_load((ROOT / "conf/base/parameters_ddpm.yml").read_text())
     model_params = {**params["ddpm"]["model"], "progress_bar": False}
     ours_step, ours_forward, ours_size = _ours(model_params)
     theirs_step, theirs_forward, theirs_size, width = _theirs(

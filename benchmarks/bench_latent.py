@@ -27,13 +27,16 @@ from pathlib import Path
 import torch
 import yaml
 
+from genpipe.config import GenerativeDataConfig
 from genpipe.models.generative import build
 
 ROOT = Path(__file__).parents[1]
 
 
-def _block(file: str, family: str) -> dict:
-    return yaml.safe_load((ROOT / "conf/base" / file).read_text())[family]
+def _block(family: str) -> dict:
+    """Family `family`'s `base` block (conf/base/parameters_<family>.yml)."""
+    path = ROOT / "conf/base" / f"parameters_{family}.yml"
+    return yaml.safe_load(path.read_text())[family]
 
 
 def _trainer(model, batch, labels):
@@ -65,14 +68,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
 
-    pixel_block = _block("parameters_diffusion.yml", "ddpm")
+    pixel_block = _block("ddpm")
     pixel = build("ddpm", pixel_block["model"])
-    latent_block = _block("parameters_latent_generation.yml", "latent_diffusion")
+    latent_block = _block("latent_diffusion")
     latent = build("latent_diffusion", latent_block["model"])
-    latent.attach_first_stage(build("ae", _block("parameters_generative.yml",
-                                                  "ae")["model"]).eval())
-    b_pixel = pixel_block["data"]["batch_size"]
-    b_latent = latent_block["data"]["batch_size"]
+    latent.attach_first_stage(build("ae", _block("ae")["model"]).eval())
+    b_pixel = GenerativeDataConfig(**pixel_block.get("data", {})).batch_size
+    b_latent = GenerativeDataConfig(**latent_block.get("data", {})).batch_size
     images = torch.rand(args.encode_images, 1, 28, 28)
     start = time.perf_counter()
     z0, _ = latent.training_inputs(images, images[:10], 500)

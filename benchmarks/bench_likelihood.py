@@ -1,6 +1,6 @@
 """Throughput of the autoregressive families on this machine: training images/s
 and sampling images/s (pixel by pixel, with and without the receptive-field
-crop), at the `base` sizes of conf/base/parameters_likelihood.yml.
+crop), at the `base` sizes of conf/base/parameters_<family>.yml.
 
     python benchmarks/bench_likelihood.py [--threads 2] [--samples 20]
 
@@ -48,13 +48,13 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    blocks = yaml.safe_load((ROOT / "conf/base/parameters_likelihood.yml").read_text())
     print(f"| family | output | train img/s (batch 64) | sample img/s, cropped | "
           f"sample img/s, full rows | ({args.threads} threads, {args.samples} "
           "samples) |")
     print("|---|---|---|---|---|---|")
     for family in ("pixelcnn", "gated_pixelcnn"):
-        config = blocks[family]["model"]
+        path = ROOT / "conf/base" / f"parameters_{family}.yml"
+        config = yaml.safe_load(path.read_text())[family]["model"]
         torch.manual_seed(0)
         model = build(family, config)
         batch = torch.rand(64, 1, 28, 28)

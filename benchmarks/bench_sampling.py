@@ -24,9 +24,6 @@ from common import ROOT
 
 from genpipe.models.generative import build
 
-PARAMS = {"ddpm": "parameters_diffusion.yml", "ncsn": "parameters_diffusion.yml",
-          "pixelcnn": "parameters_likelihood.yml",
-          "gated_pixelcnn": "parameters_likelihood.yml"}
 SAMPLERS = {"ddpm": ("ddpm", "ddim"), "ncsn": ("langevin", "langevin_denoised"),
             "pixelcnn": (None,), "gated_pixelcnn": (None,)}
 
@@ -75,7 +72,8 @@ def main() -> None:
           "| bf16 img/s | fp32 min for N | bf16 min for N | bf16 speed-up |")
     print("|---|---|---|---|---|---|---|---|---|")
     for family, samplers in SAMPLERS.items():
-        block = yaml.safe_load((ROOT / "conf/base" / PARAMS[family]).read_text())
+        path = ROOT / "conf/base" / f"parameters_{family}.yml"
+        block = yaml.safe_load(path.read_text())
         model = build(family, block[family]["model"]).eval()
         x = torch.rand(args.batch, 1, 28, 28)
         evaluate = _forward(model, family)

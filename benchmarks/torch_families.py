@@ -24,7 +24,6 @@ import lightning as L
 import numpy as np
 import torch
 from common import ROOT
-from kedro.config import OmegaConfigLoader
 from lightning.pytorch.callbacks import Callback
 
 from genpipe.config import (
@@ -56,10 +55,10 @@ EVAL_BATCH = 250
 def parameters(env: str) -> dict:
     """The `parameters` of `conf/base` merged with `conf/<env>`, as `kedro run
     --env <env>` reads them (the project's own loader settings)."""
-    from genpipe.settings import CONFIG_LOADER_ARGS
+    from genpipe.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
     args = {k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"}
-    loader = OmegaConfigLoader(str(ROOT / "conf"), env=env, **args)
+    loader = CONFIG_LOADER_CLASS(str(ROOT / "conf"), env=env, **args)
     return loader["parameters"]
 
 

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from genpipe.config import ParameterError, validate_parameters
+from genpipe.config import ParameterError, validate_parameters, with_checkpoint_dirs
 from tests.helpers.config import parameters
 
 
@@ -102,3 +102,23 @@ def test_the_issue_23_blocks_name_a_bad_key(base, path, value):
     block[path[-1]] = value
     with pytest.raises(ParameterError, match=r"parameters\." + r"\.".join(path)):
         validate_parameters(base)
+
+
+@pytest.mark.parametrize("env, root", [("base", "data"), ("ci", "data/ci")])
+def test_a_trainer_checkpoints_under_its_block_name_by_default(env, root):
+    params = validate_parameters(parameters(env))
+    assert params.vae.trainer.checkpoint_dir == f"{root}/06_models/checkpoints/vae"
+    assert params.gnn.trainer.checkpoint_dir == f"{root}/06_models/checkpoints/gnn"
+    # A folder named otherwise stays as the YAML gives it.
+    assert params.xai.trainer.checkpoint_dir == \
+        f"{root}/06_models/checkpoints/tabular_mlp"
+
+
+def test_an_explicit_checkpoint_dir_is_kept():
+    raw = {"vae": {"trainer": {"max_epochs": 1, "checkpoint_dir": "elsewhere"}},
+           "ddpm": {"trainer": {"max_epochs": 1}}, "seed": 0}
+    filled = with_checkpoint_dirs(raw, "data/x")
+    assert filled["vae"]["trainer"]["checkpoint_dir"] == "elsewhere"
+    assert filled["ddpm"]["trainer"]["checkpoint_dir"] == \
+        "data/x/06_models/checkpoints/ddpm"
+    assert "checkpoint_dir" not in raw["ddpm"]["trainer"]  # not mutated

@@ -154,6 +154,19 @@ def test_every_path_in_the_index_exists():
     assert checked > 3 * len(family_names())
 
 
+@pytest.mark.parametrize("env", ["base", "ci", "gpu"])
+def test_each_family_block_is_alone_in_its_own_file(env):
+    """One hop from a family's name: `<f>:` lives in `conf/<env>/parameters_<f>.yml`."""
+    families = set(family_names())
+    for path in sorted((ROOT / "conf" / env).glob("parameters*.yml")):
+        blocks = set(yaml.safe_load(path.read_text()) or {})
+        here = blocks & families
+        if here:
+            assert [path.name] == [f"parameters_{f}.yml" for f in here], (
+                f"conf/{env}/{path.name} holds {sorted(here)}")
+            assert blocks == here, f"conf/{env}/{path.name} also holds {blocks - here}"
+
+
 @pytest.mark.parametrize("family", family_names())
 def test_a_family_row_names_its_module_parameters_stage_and_page(family):
     row = _row_of(family)

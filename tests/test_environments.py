@@ -22,11 +22,9 @@ KEDRO = Path(sys.executable).with_name("kedro")
 
 def _config(env: str) -> tuple[dict, dict]:
     """The catalog and parameters `kedro run --env <env>` would use."""
-    from kedro.config import OmegaConfigLoader
+    from genpipe.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
-    from genpipe.settings import CONFIG_LOADER_ARGS
-
-    loader = OmegaConfigLoader(str(ROOT / "conf"), env=env, **{
+    loader = CONFIG_LOADER_CLASS(str(ROOT / "conf"), env=env, **{
         k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"})
     return loader["catalog"], loader["parameters"]
 

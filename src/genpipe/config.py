@@ -55,6 +55,8 @@ class TrainerConfig(Strict):
     """The `trainer:` block every family's parameters carry."""
 
     max_epochs: int = Field(ge=1)
+    # Required here; the config loader fills in a block's default,
+    # `<data_root>/06_models/checkpoints/<block>` (`with_checkpoint_dirs`).
     checkpoint_dir: str
     resume: bool = True
     precision: Literal["32-true", "64-true", "16-mixed", "bf16-mixed"] = "32-true"
@@ -449,6 +451,41 @@ Parameters = create_model(
     __doc__="The whole parameter tree (`conf/base` merged with the run's environment).",
     **{name: (FamilyBlock, ...) for name in family_names()},
 )
+
+
+CHECKPOINTS = "06_models/checkpoints"  # under the environment's data root
+
+
+def default_checkpoint_dir(data_root: str, block: str) -> str:
+    """Where block `block`'s trainer checkpoints unless it names a folder:
+    `<data_root>/06_models/checkpoints/<block>` (`data_root` of
+    conf/<env>/globals.yml)."""
+    return f"{data_root}/{CHECKPOINTS}/{block}"
+
+
+def trained_blocks() -> tuple[str, ...]:
+    """The top-level blocks with a `trainer:` (`TrainerConfig`): every family,
+    the evaluator, gnn, gnn_tuning, xai, dann, cyclegan."""
+    return tuple(
+        name for name, field in Parameters.model_fields.items()
+        if isinstance(field.annotation, type)
+        and issubclass(field.annotation, BaseModel)
+        and "trainer" in field.annotation.model_fields
+        and field.annotation.model_fields["trainer"].annotation is TrainerConfig)
+
+
+def with_checkpoint_dirs(params: dict, data_root: str) -> dict:
+    """`params` where each trained block whose `trainer` names no
+    `checkpoint_dir` gets `default_checkpoint_dir(data_root, block)`; a
+    `checkpoint_dir` in the YAML (or `--params`) is kept as it is."""
+    filled = dict(params)
+    for name in trained_blocks():
+        block = params.get(name)
+        trainer = block.get("trainer") if isinstance(block, dict) else None
+        if isinstance(trainer, dict) and "checkpoint_dir" not in trainer:
+            filled[name] = {**block, "trainer": {
+                **trainer, "checkpoint_dir": default_checkpoint_dir(data_root, name)}}
+    return filled
 
 
 class ParameterError(ValueError):

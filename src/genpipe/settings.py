@@ -7,6 +7,7 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
+from genpipe.config import with_checkpoint_dirs
 from genpipe.distributed import replica_rank
 from genpipe.hooks import MLFLOW_PREDICT_HINT, GenpipeHooks, ReplicaHooks
 from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
@@ -53,7 +54,25 @@ HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks(), _FAMILY_RUNS,
 # A DDP replica (`genpipe.distributed`) opens no MLflow run: rank 0 logs.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow") if replica_rank() else ()
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+
+
+class GenpipeConfigLoader(OmegaConfigLoader):
+    """Kedro's OmegaConfigLoader; `parameters` also get each trainer's default
+    `checkpoint_dir`, `<data_root>/06_models/checkpoints/<block>`, from the
+    same `data_root` as `${globals:data_root}` (`genpipe.config.with_checkpoint_dirs`).
+    """
+
+    def __getitem__(self, key: str) -> dict:
+        config = super().__getitem__(key)
+        if key != "parameters":
+            return config
+        data_root = self["globals"].get("data_root")
+        if data_root is None:
+            raise KeyError(f"data_root: not in {self.conf_source}/*/globals.yml")
+        return with_checkpoint_dirs(config, data_root)
+
+
+CONFIG_LOADER_CLASS = GenpipeConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

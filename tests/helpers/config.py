@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kedro.config import OmegaConfigLoader
-
-from genpipe.settings import CONFIG_LOADER_ARGS
+from genpipe.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def parameters(env: str) -> dict:
-    """`conf/base` merged with `conf/<env>` (the settings' merge strategy)."""
+    """`conf/base` merged with `conf/<env>` (the settings' loader and merge
+    strategy: each trainer's default `checkpoint_dir` filled in)."""
     args = {**CONFIG_LOADER_ARGS, "default_run_env": env}
-    loader = OmegaConfigLoader(str(CONF), **args)
+    loader = CONFIG_LOADER_CLASS(str(CONF), **args)
     return loader["parameters"]

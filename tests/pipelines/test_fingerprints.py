@@ -135,7 +135,7 @@ def test_generative_fingerprint(probe, tmp_path) -> None:
     from genpipe.pipelines.generative import nodes
 
     seen = probe(nodes)
-    conf = yaml.safe_load((ROOT / "conf/base/parameters_generative.yml").read_text())
+    conf = yaml.safe_load((ROOT / "conf/base/parameters_vae.yml").read_text())
     block = copy.deepcopy(conf["vae"])
     block["trainer"]["checkpoint_dir"] = str(tmp_path)
     train, val = _split(40, 0), _split(20, 1)
