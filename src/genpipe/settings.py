@@ -55,7 +55,6 @@ HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks(), _FAMILY_RUNS,
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow") if replica_rank() else ()
 
 
-
 class GenpipeConfigLoader(OmegaConfigLoader):
     """Kedro's OmegaConfigLoader; `parameters` also get each trainer's default
     `checkpoint_dir`, `<data_root>/06_models/checkpoints/<block>`, from the
