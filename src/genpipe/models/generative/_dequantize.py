@@ -14,10 +14,36 @@ draw of the test images (the torch RNG, seeded by the node).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
+from genpipe.config import GenerativeDataConfig, ModelConfig
+from genpipe.models.generative._base import GenerativeModel
+
 LEVELS = 256
+
+
+class DequantizedDensity(GenerativeModel):
+    """A classical density on dequantized 8-bit pixels (PPCA, the GMM): fitted
+    in closed form or by EM in `after_fit`, no gradient loop, no
+    reconstructions; sampled with and without its per-pixel noise."""
+
+    reconstructs = False
+    group = "classical"
+    samples = True
+    trainable = False
+    samplers = ("ancestral", "noise_free")
+    what: ClassVar[str]  # the model, as the binarize error names it
+
+    @classmethod
+    def check_data(cls, config: ModelConfig,
+                   data: GenerativeDataConfig) -> dict[str, str]:
+        if data.binarize:
+            return {"binarize": f"must be false: {cls.what} is a density on "
+                                "dequantized 8-bit pixels (bits/dim)"}
+        return {}
 
 
 def dequantize(x: torch.Tensor) -> torch.Tensor:

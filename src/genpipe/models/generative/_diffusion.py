@@ -102,6 +102,12 @@ class EMADiffusion(GenerativeModel):
                     for c in x.split(batch_size))
         return total / len(x)
 
+    @torch.no_grad()
+    def test_metrics(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
+        """`test_loss`: the family's objective (DDPM's L_simple, NCSN's weighted
+        denoising score matching) of the EMA network on test images."""
+        return {"test_loss": self.test_loss(x, batch_size)}
+
     def loss(self, x: torch.Tensor, y: torch.Tensor | None,
              net: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -84,6 +84,16 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor,
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
+def with_gradient_penalty(terms: dict[str, torch.Tensor], critic, real: torch.Tensor,
+                          fake: torch.Tensor, weight: float) -> dict[str, torch.Tensor]:
+    """The critic's `terms` with WGAN-GP's penalty at ε ~ U[0, 1] per row:
+    `gradient_penalty` added to the terms, `weight` times it to `d_loss`."""
+    eps = torch.rand(len(real), 1, 1, 1, device=real.device)
+    penalty = gradient_penalty(critic, real, fake, eps)
+    return {**terms, "gradient_penalty": penalty,
+            "d_loss": terms["d_loss"] + weight * penalty}
+
+
 @torch.no_grad()
 def clip_weights(module: nn.Module, c: float) -> None:
     """Clamps every parameter of `module` into [−c, c] (WGAN, Algorithm 1)."""

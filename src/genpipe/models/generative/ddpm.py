@@ -112,11 +112,6 @@ class DDPM(EMADiffusion):
         return {"nfe_per_image": float(steps * (2 if guided else 1))}
 
     @torch.no_grad()
-    def test_metrics(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
-        """L_simple of the EMA network on test images."""
-        return {"test_loss": self.test_loss(x, batch_size)}
-
-    @torch.no_grad()
     def report(self, x: torch.Tensor, y: torch.Tensor, classify: Classify | None
                ) -> tuple[dict[str, float], dict[str, Figure]]:
         """Forward and reverse (DDPM ancestral) strips; for a conditional model,

@@ -36,9 +36,13 @@ import torch
 from matplotlib.figure import Figure
 from pydantic import Field
 
-from genpipe.config import GenerativeDataConfig, ModelConfig
-from genpipe.models.generative._base import GenerativeModel
-from genpipe.models.generative._dequantize import LEVELS, bits_per_dim, dequantize
+from genpipe.config import ModelConfig
+from genpipe.models.generative._dequantize import (
+    LEVELS,
+    DequantizedDensity,
+    bits_per_dim,
+    dequantize,
+)
 from genpipe.models.generative._nets import PIXELS
 from genpipe.models.generative.ppca import covariance
 
@@ -71,13 +75,9 @@ def full_covariances(covariances: np.ndarray, kind: str, k: int, d: int
     return covariances[:, None, None] * np.eye(d)  # spherical
 
 
-class GaussianMixtureModel(GenerativeModel):
+class GaussianMixtureModel(DequantizedDensity):
     Config = Config
-    reconstructs = False
-    group = "classical"
-    samples = True
-    trainable = False
-    samplers = ("ancestral", "noise_free")
+    what = "the mixture"
     figures = ("components",)
 
     def __init__(self, config: Config):
@@ -92,13 +92,6 @@ class GaussianMixtureModel(GenerativeModel):
         self.register_buffer("scale_tril", torch.eye(d, dtype=f64).repeat(k, 1, 1))
         self.register_buffer("converged", torch.tensor(False))
         self.register_buffer("em_iterations", torch.tensor(0))
-
-    @classmethod
-    def check_data(cls, config: Config, data: GenerativeDataConfig) -> dict[str, str]:
-        if data.binarize:
-            return {"binarize": "must be false: the mixture is a density on "
-                                "dequantized 8-bit pixels (bits/dim)"}
-        return {}
 
     @property
     def residual_dims(self) -> int:

@@ -109,11 +109,6 @@ class NCSN(EMADiffusion):
                                        + (sampler != "langevin"))}
 
     @torch.no_grad()
-    def test_metrics(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
-        """The weighted denoising score matching loss of the EMA network."""
-        return {"test_loss": self.test_loss(x, batch_size)}
-
-    @torch.no_grad()
     def report(self, x: torch.Tensor, y: torch.Tensor, classify: Classify | None
                ) -> tuple[dict[str, float], dict[str, Figure]]:
         """The state after each noise level of annealed Langevin dynamics."""

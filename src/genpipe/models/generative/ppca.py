@@ -32,9 +32,13 @@ import torch
 from matplotlib.figure import Figure
 from pydantic import Field
 
-from genpipe.config import GenerativeDataConfig, ModelConfig
-from genpipe.models.generative._base import GenerativeModel
-from genpipe.models.generative._dequantize import LEVELS, bits_per_dim, dequantize
+from genpipe.config import ModelConfig
+from genpipe.models.generative._dequantize import (
+    LEVELS,
+    DequantizedDensity,
+    bits_per_dim,
+    dequantize,
+)
 from genpipe.models.generative._nets import PIXELS
 
 LOG_2PI = math.log(2 * math.pi)
@@ -103,13 +107,9 @@ def em(s: torch.Tensor, q: int, iterations: int, tolerance: float
     return w, sigma2, trace
 
 
-class PPCA(GenerativeModel):
+class PPCA(DequantizedDensity):
     Config = Config
-    reconstructs = False
-    group = "classical"
-    samples = True
-    trainable = False
-    samplers = ("ancestral", "noise_free")
+    what = "PPCA"
     figures = ("spectrum",)
 
     def __init__(self, config: Config):
@@ -123,13 +123,6 @@ class PPCA(GenerativeModel):
         iterations = config.em_iterations + 1 if config.method == "em" else 0
         self.register_buffer("em_trace", torch.full((iterations,), math.nan,
                                                     dtype=torch.float64))
-
-    @classmethod
-    def check_data(cls, config: Config, data: GenerativeDataConfig) -> dict[str, str]:
-        if data.binarize:
-            return {"binarize": "must be false: PPCA is a density on dequantized "
-                                "8-bit pixels (bits/dim)"}
-        return {}
 
     @torch.no_grad()
     def after_fit(self, x: torch.Tensor, batch_size: int) -> None:

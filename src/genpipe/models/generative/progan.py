@@ -37,8 +37,8 @@ from genpipe.models.generative._base import GenerativeModel
 from genpipe.models.generative._gan import (
     GANConfig,
     critic_loss,
-    gradient_penalty,
     wasserstein_estimate,
+    with_gradient_penalty,
 )
 from genpipe.models.generative.wgan import WassersteinGAN
 
@@ -258,10 +258,8 @@ class ProGAN(WassersteinGAN):
                  + self.config.drift * real_scores.pow(2).mean(),
                  "wasserstein": wasserstein_estimate(real_scores, fake_scores)}
         if train:
-            eps = torch.rand(len(real), 1, 1, 1, device=real.device)
-            penalty = gradient_penalty(lambda v: self.critic(v, y), real, fake, eps)
-            terms["gradient_penalty"] = penalty
-            terms["d_loss"] = terms["d_loss"] + self.config.gp_weight * penalty
+            terms = with_gradient_penalty(terms, lambda v: self.critic(v, y), real,
+                                          fake, self.config.gp_weight)
         return terms
 
     def training_step(self, batch, batch_idx):

@@ -10,10 +10,9 @@ critic (the penalty is per sample; layer norm instead), as in Algorithm 1.
 
 from __future__ import annotations
 
-import torch
 from pydantic import Field
 
-from genpipe.models.generative._gan import GANConfig, gradient_penalty
+from genpipe.models.generative._gan import GANConfig, with_gradient_penalty
 from genpipe.models.generative.wgan import WassersteinGAN
 
 
@@ -32,10 +31,8 @@ class WGANGP(WassersteinGAN):
     def d_terms(self, real, fake, y, train=True):
         terms = super().d_terms(real, fake, y)
         if train:
-            eps = torch.rand(len(real), 1, 1, 1, device=real.device)
-            penalty = gradient_penalty(lambda v: self.critic(v, y), real, fake, eps)
-            terms["gradient_penalty"] = penalty
-            terms["d_loss"] = terms["d_loss"] + self.config.gp_weight * penalty
+            terms = with_gradient_penalty(terms, lambda v: self.critic(v, y), real,
+                                          fake, self.config.gp_weight)
         return terms
 
     def configure_optimizers(self):
