@@ -112,6 +112,8 @@ def test_a_trainer_checkpoints_under_its_block_name_by_default(env, root):
     # A folder named otherwise stays as the YAML gives it.
     assert params.xai.trainer.checkpoint_dir == \
         f"{root}/06_models/checkpoints/tabular_mlp"
+    # Not a trainer block, but the same root: `ci` writes nothing under data/.
+    assert params.theory.ksparse.checkpoint_dir == f"{root}/06_models/checkpoints"
 
 
 def test_an_explicit_checkpoint_dir_is_kept():

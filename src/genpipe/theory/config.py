@@ -97,6 +97,9 @@ class KsparseConfig(_Strict):
     batch_size: int = Field(128, ge=1)
     lr: float = Field(1e-3, gt=0)
     filters_shown: int = Field(64, ge=1)  # per k, the most used units' filters
+    # Each k's checkpoints go to <checkpoint_dir>/ksparse_k<k>; the YAML sets it
+    # under the environment's data root (`ci` runs keep out of `base`'s data).
+    checkpoint_dir: str = "data/06_models/checkpoints"
 
     @model_validator(mode="after")
     def _ks_fit(self) -> KsparseConfig:

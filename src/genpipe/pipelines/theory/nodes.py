@@ -163,7 +163,7 @@ def _train_ksparse(k: int, config: KsparseConfig, train: tuple, val: tuple,
     model = generative.build("ksparse_ae", {"latent_dim": config.latent_dim, "k": k,
                                             "lr": config.lr})
     trainer = TrainerConfig(max_epochs=config.max_epochs, resume=False,
-                            checkpoint_dir=f"data/06_models/checkpoints/ksparse_k{k}",
+                            checkpoint_dir=f"{config.checkpoint_dir}/ksparse_k{k}",
                             checkpoint_every_n_epochs=config.max_epochs,
                             progress_bar=False, log_every_n_steps=10)
     fit(model, TensorDataModule(train, val, batch_size=config.batch_size, seed=seed),
