@@ -134,17 +134,15 @@ def open_rdb_storage(url: str, attempts: int = 5, **kwargs) -> RDBStorage:
     duplicate key or "already exists". By the next try the other worker's
     schema is there and is only checked.
     """
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, attempts):
         try:
             return RDBStorage(url, **kwargs)
         except (IntegrityError, ProgrammingError) as error:
-            if attempt == attempts:
-                raise
             logger.info("Optuna storage %s: schema being created by another worker "
                         "(%s); trying again", make_url(url).render_as_string(),
                         type(error.orig).__name__)
             time.sleep(0.2 * attempt)
-    raise AssertionError("unreachable")
+    return RDBStorage(url, **kwargs)  # the last try raises what it meets
 
 
 class TrialSeededTPESampler(optuna.samplers.TPESampler):
