@@ -1,11 +1,13 @@
 """The ddpm and ncsn families through the generative template."""
 
 import numpy as np
+import pytest
 import torch
 from kedro.runner import SequentialRunner
 
 from genpipe.pipelines.generative import family_pipelines
 from genpipe.pipelines.generative.nodes import train_family
+from tests.helpers import Kept
 from tests.helpers.generative import EVALUATION, family_catalog, split
 
 TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
@@ -54,13 +56,16 @@ def test_training_is_reproducible_with_the_ema_weights(tmp_path):
 def test_both_pipelines_end_to_end(tmp_path):
     catalog = family_catalog({family: _block(tmp_path, family)
                               for family in ("ddpm", "ncsn")}, sizes=(64, 16, 32))
+    # An input of langevin_denoised's node: kept for the check below.
+    catalog["ncsn.langevin.sampling_metrics"] = Kept()
     pipelines = family_pipelines()
     outputs = SequentialRunner().run(pipelines["ddpm"] + pipelines["ncsn"], catalog)
     for namespace, nfe in (("ddpm.ddpm", 20), ("ddpm.ddim", 4),
                            ("ncsn.langevin", 6), ("ncsn.langevin_denoised", 7)):
         metrics = outputs[f"{namespace}.metrics"].load()
         assert metrics["num_samples"] == N and metrics["fid"] > 0, namespace
-        speed = outputs[f"{namespace}.sampling_metrics"].load()
+        speed = (outputs.get(f"{namespace}.sampling_metrics")
+                 or catalog[f"{namespace}.sampling_metrics"]).load()
         assert speed["nfe_per_image"] == nfe and \
             speed["sampling_images_per_s"] > 0
     assert outputs["ddpm.test_metrics"].load()["test_loss"] > 0
@@ -100,3 +105,48 @@ def test_an_interrupted_run_resumes_to_bitwise_identical_weights(tmp_path,
     assert all(torch.equal(weights[k], resumed["model"][k]) for k in weights)
     assert np.array_equal(straight["snapshots"]["images"],
                           resumed["snapshots"]["images"])
+
+
+def test_ncsn_draws_one_chain_for_both_samplers_and_the_same_images(
+        tmp_path, monkeypatch):
+    """`langevin_denoised` is finished from `langevin`'s chain: the images each
+    sampler draws alone, in the same batches (20, 20, 10 here), and a cost
+    of the chain plus the Tweedie step."""
+    from genpipe.config import FamilyBlock
+    from genpipe.models import generative
+    from genpipe.models.generative.ncsn import NCSN
+    from genpipe.pipelines.generative import nodes
+
+    monkeypatch.setattr(nodes, "EVAL_BATCH", 20)
+    evaluation = {**EVALUATION, "protocol": {**EVALUATION["protocol"],
+                                             "num_samples": 50}}
+    block = _block(tmp_path, "ncsn")
+    torch.manual_seed(0)  # weights of some size (a fresh U-Net's output is 0)
+    weights = {key: value + 0.1 * torch.randn_like(value)
+               if value.is_floating_point() else value
+               for key, value in generative.build(
+                   "ncsn", FamilyBlock.model_validate(block).model
+               ).state_dict().items()}
+    alone = {sampler: nodes.sample_family(weights, block, evaluation, 5, "cpu",
+                                          family="ncsn", sampler=sampler)[0]
+             for sampler in NCSN.samplers}
+    chains, original = [], NCSN.chain
+    monkeypatch.setattr(NCSN, "chain", lambda self, n, sampler: (
+        chains.append(n), original(self, n, sampler))[1])
+    samples, cost, chain = nodes.sample_family(
+        weights, block, evaluation, 5, "cpu", family="ncsn", sampler="langevin",
+        keep_chain=True)
+    finished, finished_cost = nodes.continue_sampling(
+        weights, block, evaluation, chain, cost, 5, "cpu", family="ncsn",
+        sampler="langevin_denoised")
+    assert chains == [20, 20, 10]  # one chain, drawn once
+    assert chain.shape == (50, 1, 28, 28) and chain.dtype == np.float32
+    assert np.array_equal(samples["images"], alone["langevin"]["images"])
+    assert np.array_equal(finished["images"], alone["langevin_denoised"]["images"])
+    assert not np.array_equal(finished["images"], samples["images"])
+    assert finished_cost["sampling_seconds"] > cost["sampling_seconds"]
+    assert finished_cost["nfe_per_image"] == cost["nfe_per_image"] + 1
+    with pytest.raises(ValueError, match="ncsn.langevin_denoised: the chain it "
+                       "continues has 49 states, the protocol draws 50"):
+        nodes.continue_sampling(weights, block, evaluation, chain[:49], cost, 5,
+                                "cpu", family="ncsn", sampler="langevin_denoised")

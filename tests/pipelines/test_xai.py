@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
 from genpipe.data.breast_cancer import load_frame, stratified_split
@@ -11,14 +11,7 @@ from genpipe.explain.tree_shap import ShapAdditivityError
 from genpipe.pipelines.xai import create_pipeline
 from genpipe.pipelines.xai.nodes import explain_with_shap, train_xgboost
 from tests.conftest import ROOT
-
-
-class Kept(MemoryDataset):
-    """A memory dataset the runner cannot release once its readers are done."""
-
-    def _release(self) -> None:
-        pass
-
+from tests.helpers import Kept
 
 INTERMEDIATE = ("xai_shap_values", "xai_importances", "xai_lime_explanation",
                 "xai_integrated_gradients")

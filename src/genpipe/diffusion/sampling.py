@@ -84,6 +84,10 @@ def annealed_langevin(score: EpsFn, sigmas: torch.Tensor, x: torch.Tensor,
             x = x + alpha / 2 * score(x, level) + alpha**0.5 * torch.randn_like(x)
         if record is not None:
             record(i, x)
-    if denoise:
-        x = x + sigma_last**2 * score(x, _times(len(sigmas) - 1, x))
-    return x
+    return tweedie_denoise(score, sigmas, x) if denoise else x
+
+
+def tweedie_denoise(score: EpsFn, sigmas: torch.Tensor,
+                    x: torch.Tensor) -> torch.Tensor:
+    """E[x_0 | x] for x = x_0 + σ_L z (Tweedie's formula): x + σ_L² s_θ(x, σ_L)."""
+    return x + sigmas[-1].item() ** 2 * score(x, _times(len(sigmas) - 1, x))

@@ -41,6 +41,11 @@ class GenerativeModel(L.LightningModule):
     * `samplers`: named samplers (e.g. `("ddpm", "ddim")`), each drawn, timed
       and scored on its own under `<family>.<sampler>`; empty: one sampler,
       scored under `<family>`;
+    * `continues`: `{sampler: the sampler whose chain it finishes}` (NCSN's
+      `langevin_denoised`, one Tweedie step after `langevin`'s chain): the
+      template draws the chain once (`chain`), keeps its last state, and
+      finishes each sampler from it (`from_chain`), instead of running the
+      chain again; each sampler is still scored and costed on its own;
     * `figures`: names of the family's own plots, drawn by `report` and logged
       as `<family>/<family>_<name>.png`;
     * `trainable`: False for models fitted in closed form or by EM in
@@ -69,6 +74,7 @@ class GenerativeModel(L.LightningModule):
     reconstructs: ClassVar[bool] = True
     samples: ClassVar[bool] = False
     samplers: ClassVar[tuple[str, ...]] = ()
+    continues: ClassVar[dict[str, str]] = {}
     figures: ClassVar[tuple[str, ...]] = ()
     trainable: ClassVar[bool] = True
     distributed: ClassVar[bool] = True
@@ -125,6 +131,17 @@ class GenerativeModel(L.LightningModule):
         `sampler` is one of `samplers` (None: the family's default).
         """
         raise NotImplementedError(f"{type(self).__name__} does not sample")
+
+    def chain(self, n: int, sampler: str) -> torch.Tensor:
+        """The unfinished last state of `sampler`'s chain for `n` images
+        (families with `continues`); `from_chain` makes it images."""
+        raise NotImplementedError(f"{type(self).__name__} shares no chain")
+
+    def from_chain(self, state: torch.Tensor, sampler: str) -> torch.Tensor:
+        """`sampler`'s images in [0, 1] from a `chain` state: `sample(n,
+        sampler)` is `from_chain(chain(n, continues.get(sampler, sampler)),
+        sampler)`, draw for draw."""
+        raise NotImplementedError(f"{type(self).__name__} shares no chain")
 
     def sampling_cost(self, sampler: str | None = None) -> dict[str, float]:
         """What one image costs `sampler`, e.g. `{"nfe_per_image": 1000}`."""

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from pydantic import Field, model_validator
 
 from genpipe.diffusion.figures import strip_figure
-from genpipe.diffusion.sampling import annealed_langevin
+from genpipe.diffusion.sampling import annealed_langevin, tweedie_denoise
 from genpipe.diffusion.schedule import geometric_sigmas
 from genpipe.models.generative._base import Classify
 from genpipe.models.generative._diffusion import EMADiffusion, UNetConfig
@@ -52,6 +52,7 @@ class Config(UNetConfig):
 class NCSN(EMADiffusion):
     Config = Config
     samplers = ("langevin", "langevin_denoised")
+    continues = {"langevin_denoised": "langevin"}  # one chain, two samplers
     figures = ("reverse_process",)
 
     def __init__(self, config: Config):
@@ -94,13 +95,23 @@ class NCSN(EMADiffusion):
         """`langevin`: L x T steps; `langevin_denoised`: then the Tweedie
         step; None: L x `preview_steps_per_level` steps and the Tweedie step
         (the snapshots), the step size scaled up to the same Langevin time."""
-        if sampler not in (*self.samplers, None):
+        if sampler is None:
+            return self._langevin(n, self.config.preview_steps_per_level, True,
+                                  False).clamp(0, 1)
+        if sampler not in self.samplers:
             raise ValueError(f"unknown sampler {sampler!r}; known: {self.samplers}")
-        steps = self.config.steps_per_level if sampler else \
-            self.config.preview_steps_per_level
-        progress = self.config.progress_bar and sampler is not None
-        denoise = sampler != "langevin"
-        return self._langevin(n, steps, denoise, progress).clamp(0, 1)
+        return self.from_chain(self.chain(n, self.continues.get(sampler, sampler)),
+                               sampler)
+
+    def chain(self, n: int, sampler: str) -> torch.Tensor:
+        """The `langevin` chain's last state, σ_L noise still in it."""
+        return self._langevin(n, self.config.steps_per_level, False,
+                              self.config.progress_bar)
+
+    def from_chain(self, state: torch.Tensor, sampler: str) -> torch.Tensor:
+        if sampler == "langevin_denoised":
+            state = tweedie_denoise(self.score, self.sigmas, state)
+        return state.clamp(0, 1)
 
     def sampling_cost(self, sampler: str | None = None) -> dict[str, float]:
         c = self.config

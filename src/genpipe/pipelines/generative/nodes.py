@@ -262,11 +262,38 @@ def reconstruct_family(weights: dict[str, torch.Tensor], test: dict, params: dic
     return metrics, grid, latent
 
 
+def _draw(model: GenerativeModel, sizes: list[int], draw, protocol, desc: str
+          ) -> tuple[list[np.ndarray], list[torch.Tensor | None], float]:
+    """`draw(i, size)` for batch i of each size, without gradients, in the
+    protocol's `sampling_precision`, under a progress bar: the uint8 images,
+    the requested labels of each batch, and the seconds it took."""
+    start = time.perf_counter()
+    with torch.no_grad(), torch.autocast(
+            model.device.type, dtype=torch.bfloat16,
+            enabled=protocol.sampling_precision == "bf16-mixed"), \
+            tqdm(total=sum(sizes), desc=desc, unit="img", disable=None) as progress:
+        chunks, labels = [], []
+        for i, size in enumerate(sizes):
+            chunks.append(to_uint8(draw(i, size)))
+            labels.append(model.requested_labels(size))
+            progress.update(size)
+    return chunks, labels, time.perf_counter() - start
+
+
+def _drawn(chunks: list[np.ndarray], labels: list[torch.Tensor | None],
+           config: FamilyBlock) -> dict[str, np.ndarray]:
+    samples = {"images": np.concatenate(chunks),
+               "binarized": np.array(config.data.binarize)}
+    if labels[0] is not None:
+        samples["labels"] = torch.cat(labels).cpu().numpy().astype(np.int64)
+    return samples
+
+
 def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: dict,
                   seed: int, device: str, first_stage_model: dict | None = None,
                   first_stage_params: dict | None = None, *, family: str,
-                  sampler: str | None = None
-                  ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+                  sampler: str | None = None, keep_chain: bool = False
+                  ) -> tuple:
     """Draws the protocol's N images (`evaluation.protocol.num_samples`, the
     same for every family) with `sampler`, in batches, in the protocol's
     `sampling_precision`, and times it.
@@ -275,7 +302,9 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
         `{"images": N x 1 x 28 x 28 uint8, "binarized": bool}` (scored by the
         shared evaluation nodes; conditional families add the requested
         `labels`) and `sampling_images_per_s`, `sampling_seconds` with the
-        sampler's cost per image (`nfe_per_image`).
+        sampler's cost per image (`nfe_per_image`); with `keep_chain` (a
+        sampler that others continue, `GenerativeModel.continues`), also the
+        chain's last states, N x 1 x 28 x 28 float32, for `continue_sampling`.
     """
     config = FamilyBlock.model_validate(params)
     protocol = EvaluationConfig.model_validate(evaluation).protocol
@@ -283,24 +312,54 @@ def sample_family(weights: dict[str, torch.Tensor], params: dict, evaluation: di
     seed_everything(seed)
     model = _trained(family, config, weights, device, first_stage_model,
                      first_stage_params)
-    start = time.perf_counter()
-    with torch.no_grad(), torch.autocast(
-            model.device.type, dtype=torch.bfloat16,
-            enabled=protocol.sampling_precision == "bf16-mixed"), \
-            tqdm(total=n, desc=f"{family} {sampler or 'sample'}", unit="img",
-                 disable=None) as progress:
-        chunks, labels = [], []
-        for i in range(0, n, EVAL_BATCH):
-            size = min(EVAL_BATCH, n - i)
-            chunks.append(to_uint8(model.sample(size, sampler)))
-            labels.append(model.requested_labels(size))
-            progress.update(len(chunks[-1]))
-    seconds = time.perf_counter() - start
-    samples = {"images": np.concatenate(chunks),
-               "binarized": np.array(config.data.binarize)}
-    if labels[0] is not None:
-        samples["labels"] = torch.cat(labels).cpu().numpy().astype(np.int64)
-    return samples, {
+    sizes = [min(EVAL_BATCH, n - i) for i in range(0, n, EVAL_BATCH)]
+    states = []
+
+    def draw(i: int, size: int) -> torch.Tensor:
+        if not keep_chain:
+            return model.sample(size, sampler)
+        states.append(model.chain(size, sampler).float())
+        return model.from_chain(states[-1], sampler)
+
+    chunks, labels, seconds = _draw(model, sizes, draw, protocol,
+                                    f"{family} {sampler or 'sample'}")
+    outputs = (_drawn(chunks, labels, config), {
+        "sampling_images_per_s": n / seconds, "sampling_seconds": seconds,
+        **model.sampling_cost(sampler)})
+    return (*outputs, torch.cat(states).cpu().numpy()) if keep_chain else outputs
+
+
+def continue_sampling(weights: dict[str, torch.Tensor], params: dict,
+                      evaluation: dict, chain: np.ndarray, chain_metrics: dict,
+                      seed: int, device: str, first_stage_model: dict | None = None,
+                      first_stage_params: dict | None = None, *, family: str,
+                      sampler: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """`sampler`'s N images finished from the chain states that the sampler it
+    continues drew (`GenerativeModel.continues`; `sample_family` with
+    `keep_chain`), in the same batches and precision: the images
+    `sample_family` would draw for `sampler`, without running the chain again.
+
+    Returns:
+        The samples, as `sample_family`'s, and their cost as if `sampler` had
+        run alone: the chain's `sampling_seconds` (`chain_metrics`) plus the
+        finishing step's.
+    """
+    config = FamilyBlock.model_validate(params)
+    protocol = EvaluationConfig.model_validate(evaluation).protocol
+    n = protocol.num_samples
+    if chain.shape[0] != n:
+        raise ValueError(f"{family}.{sampler}: the chain it continues has "
+                         f"{chain.shape[0]} states, the protocol draws {n}")
+    seed_everything(seed)
+    model = _trained(family, config, weights, device, first_stage_model,
+                     first_stage_params)
+    batches = torch.from_numpy(chain).split(EVAL_BATCH)
+    chunks, labels, seconds = _draw(
+        model, [len(batch) for batch in batches],
+        lambda i, size: model.from_chain(batches[i].to(model.device), sampler),
+        protocol, f"{family} {sampler}")
+    seconds += chain_metrics["sampling_seconds"]
+    return _drawn(chunks, labels, config), {
         "sampling_images_per_s": n / seconds, "sampling_seconds": seconds,
         **model.sampling_cost(sampler)}
 

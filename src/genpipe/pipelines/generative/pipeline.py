@@ -9,7 +9,9 @@
                    {ns}.latent_plot                        [families that reconstruct]
     sample     -> {ns}.samples -> the shared evaluation nodes (FID, IS, P/R)
                   [families that sample; one `{ns}.<sampler>` namespace per
-                  named sampler]
+                  named sampler; a sampler that continues another's chain
+                  (`GenerativeModel.continues`) is finished from that one's
+                  `{ns}.<sampler>.chain` (in memory)]
 
 A family with a `first_stage` (e.g. `vqvae_prior` on `vqvae`) reads that
 family's trained `{first_stage}.model` and `params:{first_stage}` in every
@@ -34,6 +36,7 @@ from genpipe.config import family_names
 from genpipe.models.generative import load_family
 from genpipe.pipelines.evaluation.pipeline import evaluate_samples_pipeline
 from genpipe.pipelines.generative.nodes import (
+    continue_sampling,
     evaluate_family,
     plot_sweep,
     reconstruct_family,
@@ -106,16 +109,28 @@ def _family_pipeline(family: str) -> Pipeline:
     pipe, scored = Pipeline(nodes, tags=run_tags(family, model.group)), []
     for sampler in model.samplers or (None,) if model.samples else ():
         run = f"{family}.{sampler}" if sampler else family
-        sampling = Pipeline([Node(
-            _bound(sample_family, family=family, sampler=sampler),
-            {"weights": "model", "params": "params:block",
-             "evaluation": "params:evaluation", "seed": "params:seed",
-             "device": "params:device", **first},
-            ["samples", "sampling_metrics"], name="sample")],
-            tags=run_tags(family, model.group, run))
+        inputs = {"weights": "model", "params": "params:block",
+                  "evaluation": "params:evaluation", "seed": "params:seed",
+                  "device": "params:device", **first}
+        continued = model.continues.get(sampler)
+        if continued:  # finished from that sampler's chain, not drawn again
+            inputs |= {"chain": f"{continued}.chain",
+                       "chain_metrics": f"{continued}.sampling_metrics"}
+            node = Node(_bound(continue_sampling, family=family, sampler=sampler),
+                        inputs, ["samples", "sampling_metrics"], name="sample")
+        else:
+            keep = sampler in model.continues.values()
+            node = Node(_bound(sample_family, family=family, sampler=sampler,
+                               keep_chain=keep), inputs,
+                        ["samples", "sampling_metrics", *(["chain"] if keep else [])],
+                        name="sample")
+        sampling = Pipeline([node], tags=run_tags(family, model.group, run))
         if sampler:  # its own namespace: {family}.{sampler}.samples, ...
             sampling = Pipeline(sampling, namespace=sampler,
-                                inputs={"model", *upstream},
+                                inputs={"model", *upstream, *(
+                                    [f"{continued}.chain",
+                                     f"{continued}.sampling_metrics"]
+                                    if continued else [])},
                                 parameters={"params:block", *SHARED,
                                             "params:evaluation", *upstream_params})
         pipe += sampling
