@@ -5,15 +5,18 @@ overwrites base's outputs."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 import yaml
 
+from genpipe.timings import ARTIFACT, METRIC
 from tests.conftest import ROOT
 from tests.helpers.project import copy_project
 
@@ -88,6 +91,15 @@ def test_a_ci_run_changes_no_file_of_base(tmp_path, mirror_root):
     with sqlite3.connect(project / "mlflow.db") as db:  # the run names its env
         assert db.execute("select name, status from runs").fetchall() == [
             ("data_ingestion [ci]", "FINISHED")]
+        (run_id,) = db.execute("select run_uuid from runs").fetchone()
+    # ... and records where its time went (genpipe.hooks.NodeTimingHooks)
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    assert client.get_run(run_id).data.metrics[METRIC] > 0
+    rows = json.loads(Path(client.download_artifacts(run_id, ARTIFACT, str(tmp_path)))
+                      .read_text())
+    assert {row["node"] for row in rows} == {
+        f"ingest_{name}_node" for name in ("mnist", "cora", "breast_cancer", "digits")}
+    assert all(row["seconds"] >= row["function_seconds"] > 0 for row in rows)
 
 
 def _mlflow_config(env: str) -> dict:

@@ -8,7 +8,7 @@ belongs to one unit, and each unit to one tier:
     library     evaluation, explain, tuning, automl, rl, bayes, theory
     models      the networks and generative families
     engine      diffusion, training, data
-    utilities   io, plots, checks, tracking
+    utilities   io, plots, checks, tracking, distributed, timings
     schema      `genpipe.config` and the pydantic-only `<package>/config.py`
 
 A module may import its own unit and any unit of a lower tier; never a unit of
@@ -38,7 +38,8 @@ TIERS: tuple[tuple[str, frozenset[str]], ...] = (
                            "bayes", "theory"})),
     ("models", frozenset({"models"})),
     ("engine", frozenset({"diffusion", "training", "data"})),
-    ("utilities", frozenset({"io", "plots", "checks", "tracking", "distributed"})),
+    ("utilities", frozenset({"io", "plots", "checks", "tracking", "distributed",
+                             "timings"})),
     ("schema", frozenset({"schema"})),
 )
 APP = {"__init__", "__main__", "settings", "hooks", "pipeline_registry", "cli",

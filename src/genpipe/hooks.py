@@ -1,18 +1,24 @@
-"""Project hooks: parameter validation and run provenance tags."""
+"""Project hooks: parameter validation, run provenance tags, node timings."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io import MemoryDataset
+from kedro.pipeline import Node
 
 from genpipe.config import Parameters, validate_parameters
 from genpipe.distributed import replica_rank
+from genpipe.timings import ARTIFACT, METRIC, NodeTiming, timing_table
 
 logger = logging.getLogger(__name__)
 
@@ -157,3 +163,122 @@ class ReplicaHooks:
             from genpipe.training.ddp import stop_replicas
 
             stop_replicas()
+
+
+@dataclass
+class _Clock:
+    """Readings of one node: first load, function start and end, last save."""
+
+    namespace: str | None
+    start: float
+    function_start: float | None = None
+    function_end: float | None = None
+    end: float | None = None
+    failed: bool = False
+
+
+class NodeTimingHooks:
+    """Times every node of a `kedro run` and reports where the run went.
+
+    A node's seconds run from its first input load to its last output save
+    (Kedro: loads, `before_node_run`, the function, `after_node_run`, saves),
+    its function seconds from `before_node_run` to `after_node_run`. When the
+    run ends, or fails (then: the nodes so far), one table goes to the log
+    (`genpipe.timings.timing_table`) and, when kedro-mlflow opened a run, the
+    records go to that parent run as `timings/node_seconds.json` with the
+    metric `run_wall_seconds`. Only `perf_counter` readings in the hooks: no
+    node's inputs or outputs are touched, and no file of the run's outputs
+    holds a wall time. Registered last in `settings.HOOKS`, so its `trylast`
+    `before_node_run` is the last one before the function (after the MLflow
+    hooks) and its `tryfirst` `after_node_run` the first one after it.
+
+    Under the ParallelRunner nodes run in subprocesses with their own hook
+    instances: nothing is measured there.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._start: float | None = None
+        self._nodes: dict[str, _Clock] = {}
+        self._parent_id: str | None = None
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        # kedro-mlflow (a plugin: its hook runs first) has opened the parent
+        # run; the family child runs open later, per node (genpipe.tracking).
+        run = mlflow.active_run()
+        self._parent_id = run.info.run_id if run is not None else None
+        self._nodes = {}
+        self._start = self._clock()
+
+    def _node(self, node: Node, now: float) -> _Clock:
+        if node.name not in self._nodes:
+            self._nodes[node.name] = _Clock(node.namespace, start=now)
+        return self._nodes[node.name]
+
+    @hook_impl(tryfirst=True)
+    def before_dataset_loaded(self, node: Node) -> None:
+        self._node(node, self._clock())
+
+    @hook_impl(trylast=True)
+    def before_node_run(self, node: Node) -> None:
+        now = self._clock()
+        self._node(node, now).function_start = now
+
+    @hook_impl(tryfirst=True)
+    def after_node_run(self, node: Node) -> None:
+        now = self._clock()
+        clock = self._node(node, now)
+        clock.function_end = clock.end = now
+
+    @hook_impl(trylast=True)
+    def after_dataset_saved(self, node: Node) -> None:
+        now = self._clock()
+        self._node(node, now).end = now
+
+    @hook_impl(tryfirst=True)
+    def on_node_error(self, node: Node) -> None:
+        now = self._clock()
+        clock = self._node(node, now)
+        clock.end, clock.failed = now, True
+        if clock.function_start is not None:
+            clock.function_end = now
+
+    def records(self) -> list[NodeTiming]:
+        """The nodes measured so far, in the order they started."""
+        start = self._start if self._start is not None else 0.0
+        rows = [NodeTiming(
+            node=name, namespace=clock.namespace,
+            seconds=clock.end - clock.start,
+            function_seconds=(clock.function_end - clock.function_start
+                              if clock.function_start is not None
+                              and clock.function_end is not None else 0.0),
+            start_offset=clock.start - start, failed=clock.failed)
+            for name, clock in self._nodes.items() if clock.end is not None]
+        return sorted(rows, key=lambda r: (r.start_offset, r.node))
+
+    # tryfirst: before kedro-mlflow ends the parent run.
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self) -> None:
+        self._report()
+
+    @hook_impl(tryfirst=True)
+    def on_pipeline_error(self) -> None:
+        self._report()
+
+    def _report(self) -> None:
+        if self._start is None:
+            return
+        total = self._clock() - self._start
+        records = self.records()
+        logger.info("Where this run's time went (genpipe.hooks.NodeTimingHooks):"
+                    "\n%s", timing_table(records, total))
+        if self._parent_id is not None:
+            try:
+                client = mlflow.MlflowClient()
+                client.log_text(self._parent_id, json.dumps(
+                    [r.as_dict() for r in records], indent=1), ARTIFACT)
+                client.log_metric(self._parent_id, METRIC, total)
+            except Exception as error:  # a timing must never fail the run
+                logger.warning("node timings not logged to MLflow run %s: %s",
+                               self._parent_id, error)

@@ -9,7 +9,12 @@ from kedro.utils import find_kedro_project
 
 from genpipe.config import with_checkpoint_dirs
 from genpipe.distributed import replica_rank
-from genpipe.hooks import MLFLOW_PREDICT_HINT, GenpipeHooks, ReplicaHooks
+from genpipe.hooks import (
+    MLFLOW_PREDICT_HINT,
+    GenpipeHooks,
+    NodeTimingHooks,
+    ReplicaHooks,
+)
 from genpipe.preflight import PreflightHooks, RunEnvironmentHooks
 from genpipe.tracking import FamilyRunOpener, FamilyRuns
 
@@ -46,11 +51,14 @@ def _mlflow_artifact_location() -> str | None:
 _FAMILY_RUNS = FamilyRuns()
 # One MLflow child run per model namespace (genpipe.tracking): the opener's
 # `before_node_run` must run after kedro-mlflow's, the closer's before it.
-# ReplicaHooks last: its `tryfirst` `before_pipeline_run` then runs before
-# PreflightHooks' (pluggy calls the later-registered first), so a DDP replica's
-# outputs are in memory before the preflight locks output files.
+# ReplicaHooks after PreflightHooks: its `tryfirst` `before_pipeline_run` then
+# runs before PreflightHooks' (pluggy calls the later-registered first), so a
+# DDP replica's outputs are in memory before the preflight locks output files.
+# NodeTimingHooks after the opener: among `trylast` impls pluggy calls the
+# later-registered *last*, so its `before_node_run` is the last hook before the
+# node function and its `tryfirst` `after_node_run` the first one after it.
 HOOKS = (GenpipeHooks(), PreflightHooks(), RunEnvironmentHooks(), _FAMILY_RUNS,
-         FamilyRunOpener(_FAMILY_RUNS), ReplicaHooks())
+         FamilyRunOpener(_FAMILY_RUNS), ReplicaHooks(), NodeTimingHooks())
 # A DDP replica (`genpipe.distributed`) opens no MLflow run: rank 0 logs.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow") if replica_rank() else ()
 
