@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from genpipe.config import ParameterError
+from genpipe.diffusion.sampling import ddpm_sample
 from genpipe.models.generative import build, validate_models
 
 TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
@@ -69,6 +70,7 @@ def test_ncsn_loss_is_sigma_squared_weighted_dsm(batch):
 
 @pytest.mark.parametrize(("family", "params", "costs"), [
     ("ddpm", DDPM, {"ddpm": 40, "ddim": 8, None: 2}),
+    ("ddpm", {**DDPM, "ddpm_steps": 10}, {"ddpm": 10, "ddim": 8, None: 2}),
     ("ncsn", NCSN, {"langevin": 12, "langevin_denoised": 13, None: 5}),
 ])
 def test_every_sampler_draws_unit_interval_images_from_the_torch_rng(
@@ -90,7 +92,21 @@ def test_every_sampler_draws_unit_interval_images_from_the_torch_rng(
         model.sample(2, "euler")
 
 
-@pytest.mark.parametrize(("family", "params"), [("ddpm", DDPM), ("ncsn", NCSN)])
+@pytest.mark.parametrize(("steps", "variance"), [(None, "beta"), (40, "beta_tilde")])
+def test_ddpm_over_all_t_steps_is_the_unrespaced_sampler_bitwise(steps, variance):
+    torch.manual_seed(0)
+    model = build("ddpm", {**DDPM, "ddpm_steps": steps, "variance": variance}).eval()
+    torch.nn.init.normal_(model.ema.out[-1].weight, std=0.1)
+    torch.manual_seed(1)
+    ours = model.sample(5, "ddpm")
+    torch.manual_seed(1)  # Algorithm 2 on the training scheduler, all T steps
+    x = ddpm_sample(model._eps(5), model.scheduler, (5, 1, 28, 28), variance)
+    assert torch.equal(ours, ((x + 1) / 2).clamp(0, 1))
+    assert model.sampling_cost("ddpm") == {"nfe_per_image": 40}
+
+
+@pytest.mark.parametrize(("family", "params"), [
+    ("ddpm", DDPM), ("ddpm", {**DDPM, "ddpm_steps": 10}), ("ncsn", NCSN)])
 def test_report_draws_the_declared_strips(family, params, batch):
     torch.manual_seed(0)
     model = build(family, params).eval()
@@ -121,6 +137,12 @@ def test_model_blocks_are_validated():
     with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model"):
         validate_models({"ddpm": {"model": {"timesteps": 10, "ddim_steps": 50}}},
                         ["ddpm"])
+    with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model\.ddpm_steps: "
+                       r"Value error, ddpm_steps must be <= timesteps \(10\)"):
+        validate_models({"ddpm": {"model": {"timesteps": 10, "ddpm_steps": 11}}},
+                        ["ddpm"])
+    with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model\.ddpm_steps"):
+        validate_models({"ddpm": {"model": {"ddpm_steps": 0}}}, ["ddpm"])
     with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model\.schedule"):
         validate_models({"ddpm": {"model": {"schedule": "sigmoid"}}}, ["ddpm"])
     with pytest.raises(ParameterError, match=r"parameters\.ncsn\.model"):
