@@ -147,8 +147,7 @@ class DDPM(EMADiffusion):
                 f"T={big_t}"),
             "reverse_process": strip_figure(
                 shown(reverse), [f"t={t}" for t in times[::-1]],
-                f"ddpm: reverse process (ancestral sampling, {steps} of {big_t} "
-                "steps, EMA weights)"),
+                f"ddpm: reverse process ({steps} of {big_t} ancestral steps, EMA)"),
         }
         metrics = {}
         if c.class_conditional and classify is not None:
