@@ -177,7 +177,7 @@ def test_ci_run_is_one_finished_mlflow_run_with_params_metrics_artifacts(
     assert 0 <= M["cgan"]["label_accuracy"] <= 1
     assert "cgan/cgan_class_grid.png" in artifacts("cgan", "cgan")
     # Diffusion and score families: each named sampler its own run, timed.
-    for namespace, nfe in (("ddpm.ddpm", 50), ("ddpm.ddim", 10),
+    for namespace, nfe in (("ddpm.ddpm", 25), ("ddpm.ddim", 10),
                            ("ncsn.langevin", 20), ("ncsn.langevin_denoised", 21)):
         assert M[namespace]["fid"] > M["reference"]["fid"], namespace
         assert M[namespace]["nfe_per_image"] == nfe, namespace

@@ -10,6 +10,7 @@ from genpipe.diffusion.schedule import (
     geometric_sigmas,
     linear_betas,
     make_betas,
+    respace_betas,
 )
 
 # β = 0.1, 0.2, 0.3: α = 0.9, 0.8, 0.7; ᾱ = 0.9, 0.72, 0.504 (by hand).
@@ -27,6 +28,32 @@ def test_tables_by_hand(tiny):
     # β̃_2 = (1 − 0.9)/(1 − 0.72) · 0.2; β̃_1 = 0: x_0 is known given x_1 and x_0.
     torch.testing.assert_close(
         tiny.beta_tilde, torch.tensor([0.0, 0.1 / 0.28 * 0.2, 0.28 / 0.496 * 0.3]))
+
+
+def test_respaced_tables_by_hand():
+    """τ = (1, 3) of β = 0.1, 0.2, 0.3, 0.4 (ᾱ = 0.9, 0.72, 0.504, 0.3024):
+    β'_1 = 1 − 0.72 = 0.28, β'_2 = 1 − 0.3024 / 0.72 = 0.58; ᾱ' = 0.72, 0.3024;
+    β̃'_1 = 0, β̃'_2 = (1 − 0.72) / (1 − 0.3024) · 0.58 = 0.1624 / 0.6976."""
+    betas = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    respaced = respace_betas(betas, [1, 3])
+    torch.testing.assert_close(respaced,
+                               torch.tensor([0.28, 0.58], dtype=torch.float64))
+    scheduler = NoiseScheduler(respaced)
+    torch.testing.assert_close(scheduler.alpha_bar, torch.tensor([0.72, 0.3024]))
+    torch.testing.assert_close(scheduler.beta_tilde,
+                               torch.tensor([0.0, 0.1624 / 0.6976]))
+    for times in ([3, 1], [1, 1], [0, 4], [-1, 2], []):
+        with pytest.raises(ValueError, match="times must increase"):
+            respace_betas(betas, times)
+
+
+@pytest.mark.parametrize("betas", [BETAS, linear_betas(1000), cosine_betas(1000)])
+def test_respacing_over_every_index_is_the_original_schedule(betas):
+    respaced = respace_betas(betas, range(len(betas)))
+    assert torch.equal(respaced, betas)
+    original, full = NoiseScheduler(betas), NoiseScheduler(respaced)
+    for name, table in original.named_buffers():
+        assert torch.equal(getattr(full, name), table), name
 
 
 @pytest.mark.parametrize("betas", [linear_betas(1000), cosine_betas(1000),

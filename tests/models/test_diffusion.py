@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from genpipe.config import ParameterError
+from genpipe.diffusion.sampling import ddpm_sample
 from genpipe.models.generative import build, validate_models
 
 TINY = {"channels": 8, "channel_mults": [1, 2], "attention_heads": 2,
@@ -69,6 +70,7 @@ def test_ncsn_loss_is_sigma_squared_weighted_dsm(batch):
 
 @pytest.mark.parametrize(("family", "params", "costs"), [
     ("ddpm", DDPM, {"ddpm": 40, "ddim": 8, None: 2}),
+    ("ddpm", {**DDPM, "ddpm_steps": 10}, {"ddpm": 10, "ddim": 8, None: 2}),
     ("ncsn", NCSN, {"langevin": 12, "langevin_denoised": 13, None: 5}),
 ])
 def test_every_sampler_draws_unit_interval_images_from_the_torch_rng(
@@ -90,6 +92,19 @@ def test_every_sampler_draws_unit_interval_images_from_the_torch_rng(
         model.sample(2, "euler")
 
 
+@pytest.mark.parametrize(("steps", "variance"), [(None, "beta"), (40, "beta_tilde")])
+def test_ddpm_over_all_t_steps_is_the_unrespaced_sampler_bitwise(steps, variance):
+    torch.manual_seed(0)
+    model = build("ddpm", {**DDPM, "ddpm_steps": steps, "variance": variance}).eval()
+    torch.nn.init.normal_(model.ema.out[-1].weight, std=0.1)
+    torch.manual_seed(1)
+    ours = model.sample(5, "ddpm")
+    torch.manual_seed(1)  # Algorithm 2 on the training scheduler, all T steps
+    x = ddpm_sample(model._eps(5), model.scheduler, (5, 1, 28, 28), variance)
+    assert torch.equal(ours, ((x + 1) / 2).clamp(0, 1))
+    assert model.sampling_cost("ddpm") == {"nfe_per_image": 40}
+
+
 @pytest.mark.parametrize(("family", "params"), [("ddpm", DDPM), ("ncsn", NCSN)])
 def test_report_draws_the_declared_strips(family, params, batch):
     torch.manual_seed(0)
@@ -97,6 +112,19 @@ def test_report_draws_the_declared_strips(family, params, batch):
     metrics, figures = model.report(*batch, classify=None)
     assert set(figures) == set(model.figures) and metrics == {}
     assert model.test_metrics(batch[0], 4)["test_loss"] > 0
+
+
+def test_the_respaced_reverse_strip_shows_states_the_sampler_visits(batch):
+    """T = 40 in 10 steps: τ = 0, 4, 9, 13, 17, 22, 26, 30, 35, 39
+    (round(k · 39/9)), so the states are at the papers' t = 40, 36, 31, …, 5,
+    1, 0; 4 columns take every third of those 11 (after x_T: t = 27, 10, 0)."""
+    torch.manual_seed(0)
+    model = build("ddpm", {**DDPM, "ddpm_steps": 10}).eval()
+    _, figures = model.report(*batch, classify=None)
+    axes = figures["reverse_process"].axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == [
+        "t=40", "t=27", "t=10", "t=0"]
+    assert "10 of 40 ancestral steps" in axes.get_title()
 
 
 def test_classifier_free_guidance_mixes_two_predictions(batch):
@@ -121,6 +149,12 @@ def test_model_blocks_are_validated():
     with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model"):
         validate_models({"ddpm": {"model": {"timesteps": 10, "ddim_steps": 50}}},
                         ["ddpm"])
+    with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model\.ddpm_steps: "
+                       r"Value error, ddpm_steps must be <= timesteps \(10\)"):
+        validate_models({"ddpm": {"model": {"timesteps": 10, "ddpm_steps": 11}}},
+                        ["ddpm"])
+    with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model\.ddpm_steps"):
+        validate_models({"ddpm": {"model": {"ddpm_steps": 0}}}, ["ddpm"])
     with pytest.raises(ParameterError, match=r"parameters\.ddpm\.model\.schedule"):
         validate_models({"ddpm": {"model": {"schedule": "sigmoid"}}}, ["ddpm"])
     with pytest.raises(ParameterError, match=r"parameters\.ncsn\.model"):

@@ -170,6 +170,13 @@ def test_samplers_shapes_and_costs():
         model.sample(2, "nope")
 
 
+def test_respaced_ddpm_sampler():
+    model = _latent(ddpm_steps=5).eval()
+    assert model.ddpm_times == [0, 5, 10, 14, 19]  # round(k · 19/4)
+    assert model.sample(10, "ddpm").shape == (10, 1, 28, 28)
+    assert model.sampling_cost("ddpm")["nfe_per_image"] == 10  # 5 steps, guided
+
+
 def test_latent_metrics_and_guidance_grid():
     model = _latent().eval()
     model.training_inputs(torch.rand(20, 1, 28, 28), torch.rand(4, 1, 28, 28), 8)

@@ -7,7 +7,7 @@ draw from the global torch RNG.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -26,17 +26,27 @@ def _times(t: int, x: torch.Tensor) -> torch.Tensor:
 def ddpm_sample(eps: EpsFn, scheduler: NoiseScheduler, shape: tuple[int, ...],
                 variance: Variance = "beta", device: torch.device | str = "cpu",
                 progress: bool = False, x: torch.Tensor | None = None,
-                record: Record | None = None) -> torch.Tensor:
-    """Ancestral sampling, x_T ~ N(0, I) (or `x`) then T steps of `ddpm_step`
-    (Ho et al. 2020, Algorithm 2). `record(t, x_t)` sees every state after x_T,
-    t being the papers' time (0: the image)."""
+                record: Record | None = None,
+                times: Sequence[int] | None = None) -> torch.Tensor:
+    """Ancestral sampling, x_T ~ N(0, I) (or `x`) then one `ddpm_step` per step
+    of `scheduler` (Ho et al. 2020, Algorithm 2).
+
+    A scheduler respaced to τ_1 < … < τ_S (`respace_betas`) comes with `times`
+    = τ: its step i evaluates ε_θ at the original time τ_i (Nichol & Dhariwal
+    2021, §4); None: all T steps, τ_i = i. `record(t, x_t)` sees every state
+    after x_T, t being the papers' time (0: the image).
+    """
+    steps = scheduler.timesteps
+    times = range(steps) if times is None else times
+    if len(times) != steps:
+        raise ValueError(f"{len(times)} times for a scheduler of {steps} steps")
     x = torch.randn(shape, device=device) if x is None else x
-    for t in tqdm(range(scheduler.timesteps - 1, -1, -1), desc="DDPM",
+    for i in tqdm(range(steps - 1, -1, -1), desc=f"DDPM-{steps}",
                   disable=not progress, leave=False):
-        noise = torch.randn_like(x) if t > 0 else None
-        x = scheduler.ddpm_step(x, eps(x, _times(t, x)), t, noise, variance)
+        noise = torch.randn_like(x) if i > 0 else None
+        x = scheduler.ddpm_step(x, eps(x, _times(times[i], x)), i, noise, variance)
         if record is not None:
-            record(t, x)
+            record(times[i - 1] + 1 if i > 0 else 0, x)
     return x
 
 

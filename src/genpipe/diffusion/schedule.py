@@ -8,11 +8,25 @@ computed in float64 and stored in float32.
     q(x_{t−1} | x_t, x_0) = N(μ̃_t, β̃_t I),                            (eq. 6-7)
         μ̃_t = √ᾱ_{t−1} β_t / (1 − ᾱ_t) · x_0 + √α_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · x_t,
         β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t.
+
+Respacing (Nichol & Dhariwal 2021, §4): time indices τ_1 < … < τ_S define a
+process of S steps with the same marginals q(x_{τ_i} | x_0):
+
+    ᾱ'_i = ᾱ_{τ_i},   β'_i = 1 − ᾱ_{τ_i} / ᾱ_{τ_{i−1}}  (ᾱ'_0 = 1),   α'_i = 1 − β'_i,
+    β̃'_i = (1 − ᾱ'_{i−1}) / (1 − ᾱ'_i) · β'_i,
+
+sampled by Algorithm 2 with these, the network evaluated at the original time τ_i:
+
+    x_{τ_{i−1}} = 1/√α'_i (x_{τ_i} − β'_i / √(1 − ᾱ'_i) · ε_θ(x_{τ_i}, τ_i)) + σ'_i z,
+    σ'²_i = β'_i or β̃'_i.
+
+`respace_betas` gives the β'; a `NoiseScheduler` of them does the rest.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -49,6 +63,26 @@ def make_betas(kind: Literal["linear", "cosine"], timesteps: int,
     if kind == "cosine":
         return cosine_betas(timesteps)
     raise ValueError(f"unknown noise schedule {kind!r}")
+
+
+def respace_betas(betas: torch.Tensor, times: Sequence[int]) -> torch.Tensor:
+    """β'_1 … β'_S of the process respaced to τ_1 < … < τ_S (`times`):
+
+        β'_i = 1 − ᾱ_{τ_i} / ᾱ_{τ_{i−1}} = 1 − ∏_{τ_{i−1} < t ≤ τ_i} (1 − β_t),
+
+    the noise of the steps a jump skips, compounded (τ_0 = −1: ᾱ'_0 = 1). A
+    one-step segment keeps its β_t as is rather than 1 − (1 − β_t), so the
+    respacing over all T indices is the original schedule bit for bit.
+    """
+    times = list(times)
+    increasing = times == sorted(set(times))
+    if not (times and increasing and times[0] >= 0 and times[-1] < len(betas)):
+        raise ValueError(f"times must increase within [0, {len(betas)}), got {times}")
+    betas = betas.double()
+    bounds = zip([-1, *times[:-1]], times, strict=True)
+    return torch.stack([betas[end] if end == start + 1 else
+                        1 - torch.prod(1 - betas[start + 1:end + 1])
+                        for start, end in bounds])
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float,

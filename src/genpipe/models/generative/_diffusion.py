@@ -1,4 +1,5 @@
-"""What the diffusion and score families share: a U-Net and its EMA copy.
+"""What the diffusion and score families share: a U-Net and its EMA copy; the
+DDPM-style families also the schedule's config and schedulers.
 
 The trained network `net` takes the gradient steps; `ema` follows it as an
 exponential moving average of its weights (Ho et al. 2020, decay 0.9999 there)
@@ -12,9 +13,15 @@ import copy
 from typing import Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from genpipe.config import ModelConfig
+from genpipe.diffusion.schedule import (
+    NoiseScheduler,
+    ddim_timesteps,
+    make_betas,
+    respace_betas,
+)
 from genpipe.diffusion.unet import UNet
 from genpipe.models.generative._base import GenerativeModel
 
@@ -29,9 +36,19 @@ class ScheduleConfig(ModelConfig):
     beta_end: float = Field(0.02, gt=0, lt=1)
     # σ²_t of the ancestral sampler: β_t (upper bound) or β̃_t (lower bound).
     variance: Literal["beta", "beta_tilde"] = "beta"
+    # S' of the ancestral sampler, respaced (Nichol & Dhariwal 2021); None: all T.
+    ddpm_steps: int | None = Field(None, ge=1)
     ddim_steps: int = Field(50, ge=1)  # S
     # The default sampler (snapshots after each epoch): DDIM with this many steps.
     preview_steps: int = Field(20, ge=1)
+
+    @field_validator("ddpm_steps")
+    @classmethod
+    def _ddpm_steps_fit(cls, steps: int | None, info: ValidationInfo) -> int | None:
+        timesteps = info.data.get("timesteps")
+        if steps is not None and timesteps is not None and steps > timesteps:
+            raise ValueError(f"ddpm_steps must be <= timesteps ({timesteps})")
+        return steps
 
     @model_validator(mode="after")
     def _steps_fit(self) -> ScheduleConfig:
@@ -40,6 +57,23 @@ class ScheduleConfig(ModelConfig):
         if self.beta_start >= self.beta_end:
             raise ValueError("beta_start must be < beta_end")
         return self
+
+
+def make_schedulers(config: ScheduleConfig
+                    ) -> tuple[NoiseScheduler, NoiseScheduler, list[int]]:
+    """The scheduler of all T steps (training, DDIM), the ancestral sampler's
+    respaced to `ddpm_steps` indices τ_1 < … < τ_S, and τ.
+
+    τ is the DDIM grid (`ddim_timesteps`, increasing): round(k (T − 1)/(S − 1)),
+    k = 0 … S − 1, so it starts at 0 and ends at T − 1 (τ = (T − 1) alone for
+    S = 1); at T = 1000, S = 250 these are Nichol & Dhariwal's indices
+    (`space_timesteps`). S = T respaces nothing: the original tables, bitwise.
+    """
+    betas = make_betas(config.schedule, config.timesteps, config.beta_start,
+                       config.beta_end)
+    steps = config.ddpm_steps or config.timesteps
+    times = ddim_timesteps(config.timesteps, steps)[::-1]  # increasing
+    return NoiseScheduler(betas), NoiseScheduler(respace_betas(betas, times)), times
 
 
 class UNetConfig(ModelConfig):

@@ -8,7 +8,9 @@ the closed form x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε. Training minimises
 
 with t uniform; an EMA of the weights samples. Two samplers:
 
-* `ddpm`: ancestral sampling over all T steps (Algorithm 2), σ²_t = β_t or β̃_t;
+* `ddpm`: ancestral sampling (Algorithm 2), σ²_t = β_t or β̃_t, over all T
+  steps or, with `ddpm_steps` = S', a process respaced to S' of them (Nichol &
+  Dhariwal 2021, §4; diffusion/schedule.py) — T/S' times fewer evaluations;
 * `ddim`: the deterministic DDIM update (η = 0) over S ≪ T steps (Song et al.
   2021) — the same network, 1000/S times fewer evaluations.
 
@@ -27,12 +29,12 @@ from pydantic import Field
 
 from genpipe.diffusion.figures import strip_figure
 from genpipe.diffusion.sampling import ddim_sample, ddpm_sample
-from genpipe.diffusion.schedule import NoiseScheduler, make_betas
 from genpipe.models.generative._base import Classify
 from genpipe.models.generative._diffusion import (
     EMADiffusion,
     ScheduleConfig,
     UNetConfig,
+    make_schedulers,
 )
 
 NUM_CLASSES = 10
@@ -52,8 +54,7 @@ class DDPM(EMADiffusion):
 
     def __init__(self, config: Config):
         super().__init__(config, NUM_CLASSES if config.class_conditional else 0)
-        self.scheduler = NoiseScheduler(make_betas(
-            config.schedule, config.timesteps, config.beta_start, config.beta_end))
+        self.scheduler, self.ddpm_scheduler, self.ddpm_times = make_schedulers(config)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None,
              net: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
@@ -89,14 +90,15 @@ class DDPM(EMADiffusion):
         return guided
 
     def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:
-        """`ddpm` (T steps), `ddim` (S steps), None: DDIM with `preview_steps`.
+        """`ddpm` (`ddpm_steps`, else T), `ddim` (S steps), None: DDIM with
+        `preview_steps`.
 
         A conditional model draws the classes 0, 1, …, 9, 0, … in turn.
         """
         shape, c = (n, 1, 28, 28), self.config
         if sampler == "ddpm":
-            x = ddpm_sample(self._eps(n), self.scheduler, shape, c.variance,
-                            self.device, c.progress_bar)
+            x = ddpm_sample(self._eps(n), self.ddpm_scheduler, shape, c.variance,
+                            self.device, c.progress_bar, times=self.ddpm_times)
         elif sampler in ("ddim", None):
             steps = c.ddim_steps if sampler else c.preview_steps
             x = ddim_sample(self._eps(n), self.scheduler, shape, steps, c.ddim_eta,
@@ -106,7 +108,7 @@ class DDPM(EMADiffusion):
         return ((x + 1) / 2).clamp(0, 1)
 
     def sampling_cost(self, sampler: str | None = None) -> dict[str, float]:
-        steps = {"ddpm": self.config.timesteps, "ddim": self.config.ddim_steps,
+        steps = {"ddpm": len(self.ddpm_times), "ddim": self.config.ddim_steps,
                  None: self.config.preview_steps}[sampler]
         guided = self.config.class_conditional and self.config.guidance_scale > 0
         return {"nfe_per_image": float(steps * (2 if guided else 1))}
@@ -114,11 +116,14 @@ class DDPM(EMADiffusion):
     @torch.no_grad()
     def report(self, x: torch.Tensor, y: torch.Tensor, classify: Classify | None
                ) -> tuple[dict[str, float], dict[str, Figure]]:
-        """Forward and reverse (DDPM ancestral) strips; for a conditional model,
-        how often the evaluator sees the requested class in DDIM samples."""
-        c, big_t = self.config, self.scheduler.timesteps
+        """Forward and reverse strips, the reverse one by the `ddpm` sampler
+        (respaced: its columns are among the times it visits); for a conditional
+        model, how often the evaluator sees the requested class in DDIM samples."""
+        c, big_t, steps = self.config, self.scheduler.timesteps, len(self.ddpm_times)
         n = min(c.strip_images, len(x))
-        times = np.unique(np.linspace(0, big_t, c.strip_steps).round().astype(int))
+        visited = np.array([0, *(t + 1 for t in self.ddpm_times)])  # papers' times
+        times = visited[np.unique(np.linspace(0, steps, c.strip_steps).round()
+                                  .astype(int))]
         x0 = 2 * x[:n] - 1
         noise = torch.randn_like(x0)
         forward = [x0 if t == 0 else self.scheduler.add_noise(
@@ -126,10 +131,10 @@ class DDPM(EMADiffusion):
         frames: dict[int, torch.Tensor] = {}
         start = torch.randn(n, 1, 28, 28, device=self.device)
         frames[big_t] = start
-        ddpm_sample(self._eps(n), self.scheduler, start.shape, c.variance,
+        ddpm_sample(self._eps(n), self.ddpm_scheduler, start.shape, c.variance,
                     self.device, False, x=start,
                     record=lambda t, xt: frames.__setitem__(t, xt) if t in times
-                    else None)
+                    else None, times=self.ddpm_times)
         reverse = [frames[t] for t in times[::-1]]
 
         def shown(images: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -142,7 +147,7 @@ class DDPM(EMADiffusion):
                 f"T={big_t}"),
             "reverse_process": strip_figure(
                 shown(reverse), [f"t={t}" for t in times[::-1]],
-                "ddpm: reverse process (ancestral sampling, EMA weights)"),
+                f"ddpm: reverse process ({steps} of {big_t} ancestral steps, EMA)"),
         }
         metrics = {}
         if c.class_conditional and classify is not None:

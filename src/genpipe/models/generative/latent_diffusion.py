@@ -12,8 +12,9 @@ Rombach et al.'s scale factor: the forward process assumes data of unit scale):
     L_simple = E ||ε − ε_θ(z_t, t, y)||²,
 
 with the project's noise schedule and samplers (DDPM ancestral over T steps,
-DDIM over S), and a small residual MLP as ε_θ (a latent vector has no spatial
-structure for a U-Net). Images are D(s ⊙ z_0 + μ).
+or `ddpm_steps` of them respaced, DDIM over S), and a small residual MLP as
+ε_θ (a latent vector has no spatial structure for a U-Net). Images are
+D(s ⊙ z_0 + μ).
 
 Conditioning is the stand-in for a text prompt: the label y ("7") is embedded
 and added to the time embedding; during training it is replaced by the null
@@ -39,9 +40,12 @@ from pydantic import Field
 from genpipe.diffusion.guidance import drop_labels, guided_eps
 from genpipe.diffusion.mlp import LatentMLP
 from genpipe.diffusion.sampling import ddim_sample, ddpm_sample
-from genpipe.diffusion.schedule import NoiseScheduler, make_betas
 from genpipe.models.generative._base import Classify, GenerativeModel, batched
-from genpipe.models.generative._diffusion import EMADiffusion, ScheduleConfig
+from genpipe.models.generative._diffusion import (
+    EMADiffusion,
+    ScheduleConfig,
+    make_schedulers,
+)
 
 NUM_CLASSES = 10
 NULL_LABEL = NUM_CLASSES  # ∅
@@ -74,8 +78,7 @@ class LatentDiffusion(EMADiffusion):
         # The latent size is the first stage's: the network is built on attach.
         super().__init__(config, net=torch.nn.Identity())
         self.first: GenerativeModel | None = None
-        self.scheduler = NoiseScheduler(make_betas(
-            config.schedule, config.timesteps, config.beta_start, config.beta_end))
+        self.scheduler, self.ddpm_scheduler, self.ddpm_times = make_schedulers(config)
 
     # --- the first stage ------------------------------------------------------------
     def attach_first_stage(self, model: GenerativeModel) -> None:
@@ -155,7 +158,7 @@ class LatentDiffusion(EMADiffusion):
         """(loop, steps, w) of `sampler`."""
         c = self.config
         if sampler == "ddpm":
-            return "ddpm", c.timesteps, c.guidance_scale
+            return "ddpm", len(self.ddpm_times), c.guidance_scale
         if sampler == "ddim":
             return "ddim", c.ddim_steps, c.guidance_scale
         if sampler in GUIDANCE_SWEEP:
@@ -171,15 +174,16 @@ class LatentDiffusion(EMADiffusion):
         eps = self.eps(labels, scale if w is None else w)
         shape, c = (len(labels), self.latent_mean.numel()), self.config
         if loop == "ddpm":
-            return ddpm_sample(eps, self.scheduler, shape, c.variance, self.device,
-                               c.progress_bar)
+            return ddpm_sample(eps, self.ddpm_scheduler, shape, c.variance,
+                               self.device, c.progress_bar, times=self.ddpm_times)
         return ddim_sample(eps, self.scheduler, shape, steps, 0.0, self.device,
                            c.progress_bar and sampler is not None)
 
     @torch.no_grad()
     def sample(self, n: int, sampler: str | None = None) -> torch.Tensor:
-        """`n` images of the classes `requested_labels(n)`; `ddpm`: T steps,
-        `ddim` and `ddim_w<w>`: S steps, None: DDIM with `preview_steps`."""
+        """`n` images of the classes `requested_labels(n)`; `ddpm`: T steps (or
+        `ddpm_steps`), `ddim` and `ddim_w<w>`: S steps, None: DDIM with
+        `preview_steps`."""
         return self.decode(self.sample_latents(self.requested_labels(n), sampler))
 
     def sampling_cost(self, sampler: str | None = None) -> dict[str, float]:
