@@ -14,6 +14,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from tests.helpers import measures_the_machine
 from tests.helpers.project import copy_project
 
 KEDRO = Path(sys.executable).with_name("kedro")
@@ -21,8 +22,6 @@ KEDRO = Path(sys.executable).with_name("kedro")
 # the full `base` run is the 99.3% benchmark of the README.
 CI_MIN_ACCURACY = 0.85
 CI_PROTOCOL_N = 100  # conf/ci: evaluation.protocol.num_samples
-# Metrics that measure the machine, not the model (SB3's `time/fps`, ...).
-WALL_CLOCK = ("seconds", "per_second", "time/fps", "time/time_elapsed")
 
 # One `kedro run --env ci` of every pipeline (all 22 generative families too)
 # overran 10 min on a 2-core CPU shared with a `base` run: this guards against
@@ -317,8 +316,7 @@ def test_same_ci_run_twice_gives_identical_metrics_and_files(first_run, children
     def results(runs):
         return {(name, k): v for name, r in runs.items()
                 for k, v in r.data.metrics.items()
-                if not any(t in k for t in WALL_CLOCK) and not k.endswith("_per_s")
-                and name != "autosklearn"}
+                if not measures_the_machine(k) and name != "autosklearn"}
     assert results(again_children) == results(children)
     assert results({"": again}) == results({"": run})
     assert len(results(children)) > 200

@@ -9,3 +9,12 @@ class Kept(MemoryDataset):
 
     def _release(self) -> None:
         pass
+
+
+# Metrics that measure the machine, not the model (a run's `run_wall_seconds`,
+# SB3's `time/fps`, ...): equal runs differ in them.
+WALL_CLOCK = ("seconds", "per_second", "time/fps", "time/time_elapsed")
+
+
+def measures_the_machine(metric: str) -> bool:
+    return any(part in metric for part in WALL_CLOCK) or metric.endswith("_per_s")
