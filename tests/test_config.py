@@ -124,3 +124,16 @@ def test_an_explicit_checkpoint_dir_is_kept():
     assert filled["ddpm"]["trainer"]["checkpoint_dir"] == \
         "data/x/06_models/checkpoints/ddpm"
     assert "checkpoint_dir" not in raw["ddpm"]["trainer"]  # not mutated
+
+
+def test_gpu_trains_whole_epochs_where_base_trains_fractions_of_them():
+    """`base` halves some families' epochs to fit its CPU hour; the soft merge
+    would carry that into `gpu` unless `gpu` sets the limit back."""
+    base, gpu = parameters("base"), parameters("gpu")
+    fractions = {name for name, block in base.items()
+                 if isinstance(block, dict)
+                 and isinstance(limit := block.get("trainer", {}).get(
+                     "limit_train_batches"), float) and limit < 1}
+    assert fractions >= {"progan", "wgan_gp"}
+    for name in fractions:
+        assert gpu[name]["trainer"]["limit_train_batches"] == 1.0, name
